@@ -1,0 +1,43 @@
+# Everything a fresh machine needs: `make run` and `make test` create the venv when absent.
+PYTHON ?= python3.11
+VENV := .venv
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+EIM := $(VENV)/bin/eim
+PYTEST := $(VENV)/bin/pytest
+STAMP := $(VENV)/.installed
+
+.PHONY: install run demo test test-fast lint bench reliability clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# Re-sync whenever the lock file or the project definition changes.
+$(STAMP): $(UV) uv.lock pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra dev --inexact --python $(VENV)/bin/python
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(EIM) run
+
+demo: install
+	$(EIM) demo
+
+test: install
+	$(PYTEST)
+
+test-fast: install
+	$(PYTEST) -m "not slow and not live"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data

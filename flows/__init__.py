@@ -1,0 +1,1 @@
+"""Prefect flows, the `eim` command line and settings: orchestration over sources, warehouse, reports."""

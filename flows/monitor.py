@@ -1,0 +1,121 @@
+"""The monitor's end-to-end run: fetch → load → model → publish snapshot → render the bulletin.
+
+Each task wraps a plain function from `flows.steps`. A dataset whose publisher fails is recorded
+and skipped, the others still load, and the run ends Failed so that operators see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed, State
+
+from flows import steps
+from flows.settings import load_settings
+from sources.catalog import default_catalog
+from sources.errors import PublisherError, PublisherUnreachable
+from warehouse.load import LoadResult
+
+
+def _transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry hook signature
+    """Retry a fetch only when a later attempt may help: not for malformed bodies or 404s."""
+    try:
+        state.result()
+    except PublisherError as error:
+        return error.transient and not isinstance(error, PublisherUnreachable)
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_transient,
+    timeout_seconds=900,
+    cache_policy=NO_CACHE,
+)
+def fetch(dataset_id: str) -> steps.FetchOutcome:
+    return steps.fetch_dataset(load_settings(), dataset_id)
+
+
+@task(timeout_seconds=900, cache_policy=NO_CACHE)
+def load(outcome: steps.FetchOutcome) -> LoadResult:
+    settings = load_settings()
+    if steps.already_loaded(settings, outcome):
+        return steps.load_dataset(settings, outcome, None)
+    return steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
+
+
+@task(timeout_seconds=300, cache_policy=NO_CACHE)
+def prepare() -> None:
+    steps.prepare_warehouse(load_settings())
+
+
+@task(timeout_seconds=600, cache_policy=NO_CACHE)
+def build_models() -> list[str]:
+    return steps.build(load_settings())
+
+
+@task(timeout_seconds=300, cache_policy=NO_CACHE)
+def publish_snapshot() -> Path:
+    return steps.publish(load_settings())
+
+
+@task(timeout_seconds=300, cache_policy=NO_CACHE)
+def render_bulletin() -> Path:
+    return steps.render(load_settings())
+
+
+@dataclass
+class RunSummary:
+    loaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    unreachable_hosts: set[str] = field(default_factory=set)
+    bulletin: Path | None = None
+
+    def describe(self) -> str:
+        parts = [f"loaded {len(self.loaded)}", f"unchanged {len(self.unchanged)}"]
+        if self.failed:
+            parts.append(f"failed {len(self.failed)}")
+        return ", ".join(parts)
+
+
+@flow(name="eim-run", description="Fetch, load, model and publish the Economic Impact Monitor.")
+def monitor_run(datasets: list[str] | None = None) -> State:
+    logger = get_run_logger()
+    settings = load_settings()
+    catalog = default_catalog()
+    wanted = datasets or list(catalog.datasets)
+    for dataset_id in wanted:
+        catalog.get(dataset_id)  # an unknown dataset fails here, before anything is fetched
+
+    prepare()
+    summary = RunSummary()
+    for dataset_id in wanted:
+        try:
+            result = load(fetch(dataset_id))
+        except PublisherError as error:
+            logger.error("%s", error)
+            steps.record_failure(settings, dataset_id, error)
+            summary.failed[dataset_id] = str(error)
+            if isinstance(error, PublisherUnreachable):
+                summary.unreachable_hosts.add(error.host)
+            continue
+        (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
+        logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
+                    f"{result.rows_new} new or revised values")  # fmt: skip
+
+    if len(summary.failed) < len(wanted):
+        build_models()
+        publish_snapshot()
+        summary.bulletin = render_bulletin()
+        logger.info("Bulletin written to %s", summary.bulletin)
+
+    if summary.failed:
+        return Failed(message="; ".join(summary.failed.values()), data=summary)
+    return Completed(message=summary.describe(), data=summary)

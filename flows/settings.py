@@ -1,0 +1,94 @@
+"""Settings: environment variables with the `EIM_` prefix, then an optional `eim.toml`, then defaults.
+
+Every publisher's base URL is a setting, so tests, the demo and a local mirror point the same code at
+a loopback server. Secrets are `SecretStr`: their repr and str are masked, so they never reach a log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from sources.http import HttpConfig
+
+PUBLISHER_URL_SETTINGS = {
+    "nomis": "nomis_url",
+    "ons_api": "ons_api_url",
+    "ons_web": "ons_web_url",
+    "landregistry": "landregistry_url",
+    "govuk": "govuk_url",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EIM_",
+        toml_file="eim.toml",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
+    nomis_url: str = "https://www.nomisweb.co.uk"
+    ons_api_url: str = "https://api.beta.ons.gov.uk/v1"
+    ons_web_url: str = "https://www.ons.gov.uk"
+    landregistry_url: str = "https://publicdata.landregistry.gov.uk"
+    govuk_url: str = "https://www.gov.uk"
+    nomis_uid: SecretStr | None = Field(None, description="Optional Nomis API key (raises the row limit).")
+    nomis_page_size: int | None = Field(
+        None, gt=0, description="Rows per Nomis page; default 25,000 as a guest, 100,000 with a key."
+    )
+    http_timeout: float = Field(30.0, gt=0, description="Seconds to wait to connect and per read.")
+    http_retries: int = Field(4, ge=1, description="Attempts per request, first one included.")
+    http_retry_budget: float = Field(
+        45.0, gt=0, description="Seconds one request may spend retrying before it gives up."
+    )
+    area: str = Field("west-midlands", description="Packaged area file to use.")
+    demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def snapshot_path(self) -> Path:
+        return self.data_dir / "published" / "warehouse.duckdb"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.data_dir / "site"
+
+    def base_url(self, publisher: str) -> str:
+        return getattr(self, PUBLISHER_URL_SETTINGS[publisher]).rstrip("/")
+
+    def http_config(self) -> HttpConfig:
+        return HttpConfig(
+            timeout=self.http_timeout,
+            attempts=self.http_retries,
+            retry_budget=self.http_retry_budget,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)

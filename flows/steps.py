@@ -1,0 +1,157 @@
+"""The steps of a run as plain functions (no Prefect): each joins sources, warehouse and reports.
+
+Prefect tasks in `flows.monitor` wrap these; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from flows.settings import Settings
+from reports.bulletin import render_bulletin
+from sources import nomis
+from sources.archive import ArchivedPage
+from sources.catalog import default_catalog
+from sources.errors import PublisherFormatError
+from sources.http import make_client
+from warehouse import db
+from warehouse.geography import AreaSet, load_area_file, write_areas
+from warehouse.load import (
+    LoadResult,
+    last_fetch_records,
+    load_vintage,
+    record_run,
+    record_unchanged,
+    vintage_exists,
+    vintage_id_for,
+)
+from warehouse.models import build_models
+from warehouse.registry import load_registry, write_registry
+from warehouse.snapshot import publish_snapshot
+
+DATA_MODE_KEY = "data_mode"
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    dataset: str
+    publisher: str
+    pages: list[ArchivedPage]
+
+    @property
+    def vintage_id(self) -> str:
+        return vintage_id_for(self.dataset, [page.sha256 for page in self.pages])
+
+
+def areas_for(settings: Settings) -> AreaSet:
+    return load_area_file(settings.area)
+
+
+def prepare_warehouse(settings: Settings) -> None:
+    """Migrate, refuse to mix demo and real data, and write the areas and indicator registry."""
+    mode = "demo" if settings.demo else "live"
+    with db.connect(settings.warehouse_path) as con:
+        held = db.get_meta(con, DATA_MODE_KEY)
+        if held is None:
+            db.set_meta(con, DATA_MODE_KEY, mode)
+        elif held != mode:
+            raise db.WarehouseError(
+                f"the data directory {settings.data_dir} holds {held} data and this is a {mode} run; "
+                "use another EIM_DATA_DIR (or delete this one) so that demonstration figures and "
+                "real ones never mix"
+            )
+        write_areas(con, areas_for(settings))
+        write_registry(con, load_registry())
+
+
+def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
+    """Fetch one dataset into the raw archive, conditionally on what was fetched last time."""
+    spec = default_catalog().get(dataset_id)
+    with db.connect(settings.warehouse_path) as con:
+        last = last_fetch_records(con, dataset_id)
+
+    def previous(request_key: str) -> ArchivedPage | None:
+        record = last.get(request_key)
+        if record is None:
+            return None
+        path = settings.raw_dir / record["raw_path"]
+        return ArchivedPage(path, record) if path.exists() else None
+
+    uid = settings.nomis_uid.get_secret_value() if settings.nomis_uid else None
+    with make_client(settings.http_config()) as client:
+        pages = nomis.fetch(
+            client,
+            settings.http_config(),
+            base_url=settings.base_url(spec.publisher),
+            spec=spec,
+            geography_codes=areas_for(settings).fetch_codes,
+            raw_dir=settings.raw_dir,
+            previous=previous,
+            uid=uid,
+            page_size=settings.nomis_page_size,
+        )
+    return FetchOutcome(dataset_id, spec.publisher, pages)
+
+
+def already_loaded(settings: Settings, outcome: FetchOutcome) -> bool:
+    """True when exactly these bodies were loaded before: nothing new upstream."""
+    with db.connect(settings.warehouse_path) as con:
+        return vintage_exists(con, outcome.vintage_id)
+
+
+def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
+    spec = default_catalog().get(outcome.dataset)
+    frame = nomis.parse(spec, [page.path.read_bytes() for page in outcome.pages])
+    if frame.empty:
+        raise PublisherFormatError(outcome.publisher, outcome.dataset, "no observations")
+    return frame
+
+
+def load_dataset(
+    settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame | None
+) -> LoadResult:
+    """Load a parsed vintage; with no frame, record that nothing changed upstream."""
+    records = [page.record for page in outcome.pages]
+    with db.connect(settings.warehouse_path) as con:
+        if frame is None:
+            result = record_unchanged(con, outcome.dataset, records)
+        else:
+            result = load_vintage(
+                con,
+                dataset=outcome.dataset,
+                publisher=outcome.publisher,
+                fetch_records=records,
+                observations=frame,
+            )
+        record_run(
+            con,
+            outcome.dataset,
+            "unchanged" if result.unchanged else "loaded",
+            vintage_id=result.vintage_id,
+            rows_new=result.rows_new,
+        )
+    return result
+
+
+def record_failure(settings: Settings, dataset_id: str, error: Exception) -> None:
+    with db.connect(settings.warehouse_path) as con:
+        record_run(con, dataset_id, "failed", error=str(error))
+
+
+def build(settings: Settings) -> list[str]:
+    with db.connect(settings.warehouse_path) as con:
+        return build_models(con)
+
+
+def publish(settings: Settings) -> Path:
+    return publish_snapshot(settings.warehouse_path, settings.snapshot_path)
+
+
+def render(settings: Settings, today: dt.date | None = None) -> Path:
+    return render_bulletin(
+        settings.snapshot_path, settings.site_dir, demo=settings.demo, today=today
+    )

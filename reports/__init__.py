@@ -1,0 +1,1 @@
+"""The bulletin: figures from the published snapshot (read only), narrative, rendering."""

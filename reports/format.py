@@ -1,0 +1,58 @@
+"""Numbers in ONS style: thousands separators, rates to one decimal place, £, signed changes.
+
+Rounding is half-up on the decimal value, as published tables do, not Python's half-to-even.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+MISSING = "missing"
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def rounded(value: float, decimals: int) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def number(value: float | None, decimals: int = 0) -> str:
+    if value is None:
+        return MISSING
+    return f"{rounded(value, decimals):,.{decimals}f}"
+
+
+def value(value: float | None, unit: str, decimals: int) -> str:
+    if value is None:
+        return MISSING
+    if unit == "percent":
+        return f"{number(value, decimals)}%"
+    if unit == "gbp":
+        return f"£{number(value, decimals)}"
+    return number(value, decimals)
+
+
+def change(delta: float | None, unit: str, decimals: int) -> str:
+    """A signed change: percentage points for rates, the unit's own terms otherwise."""
+    if delta is None:
+        return MISSING
+    r = rounded(delta, decimals)
+    sign = "+" if r > 0 else "−" if r < 0 else ""
+    magnitude = value(float(abs(r)), "gbp" if unit == "gbp" else "count", decimals)
+    return f"{sign}{magnitude}{' pp' if unit == 'percent' else ''}"
+
+
+def percent_change(pct: float | None) -> str:
+    if pct is None:
+        return ""
+    r = rounded(pct, 1)
+    sign = "+" if r > 0 else "−" if r < 0 else ""
+    return f"{sign}{abs(r):.1f}%"
+
+
+def period_label(period: str) -> str:
+    """`2026-10` → `October 2026`; a year or quarter is left as it is."""
+    if len(period) == 7 and period[4] == "-" and period[5:].isdigit():
+        return f"{MONTHS[int(period[5:]) - 1]} {period[:4]}"
+    return period

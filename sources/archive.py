@@ -1,0 +1,80 @@
+"""The raw archive: every response body kept unchanged, named by its sha256.
+
+Layout: `raw/<publisher>/<dataset>/<sha256>.<ext>`, plus `fetches.jsonl` beside the bodies with one
+provenance record per response (304s included), so the archive alone can replay every load offline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sources.http import FetchedBody
+
+
+@dataclass(frozen=True)
+class ArchivedPage:
+    """One archived response: where its body is and the provenance record that describes it."""
+
+    path: Path
+    record: dict
+
+    @property
+    def sha256(self) -> str:
+        return self.record["sha256"]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def provenance_record(
+    fetched: FetchedBody, *, publisher: str, dataset: str, page: int, body_path: Path, raw_dir: Path
+) -> dict:
+    return {
+        "publisher": publisher,
+        "dataset": dataset,
+        "page": page,
+        "url": fetched.url,
+        "params": fetched.params,
+        "request_key": fetched.request_key,
+        "status": fetched.status,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+        "content_type": fetched.content_type,
+        "bytes": len(fetched.body),
+        "sha256": fetched.sha256,
+        "raw_path": body_path.relative_to(raw_dir).as_posix(),
+        "fetched_at": fetched.fetched_at.isoformat(),
+    }
+
+
+def archive(
+    raw_dir: Path, fetched: FetchedBody, *, publisher: str, dataset: str, page: int, ext: str
+) -> ArchivedPage:
+    """Store a 200 body (once per sha256) and append its provenance record to `fetches.jsonl`."""
+    folder = raw_dir / publisher / dataset
+    body_path = folder / f"{fetched.sha256}.{ext}"
+    if not body_path.exists():
+        write_atomically(body_path, fetched.body)
+    record = provenance_record(
+        fetched, publisher=publisher, dataset=dataset, page=page, body_path=body_path, raw_dir=raw_dir
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "fetches.jsonl", "a", encoding="utf-8") as log:
+        log.write(json.dumps(record, sort_keys=True) + "\n")
+    return ArchivedPage(path=body_path, record=record)

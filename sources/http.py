@@ -1,0 +1,186 @@
+"""The one HTTP client every publisher shares.
+
+Timeouts on connect and read, a bounded retry budget with exponential backoff and jitter (stamina)
+for connection errors, timeouts, 429 and 5xx, `Retry-After` honoured, other 4xx not retried.
+Conditional requests: the caller passes the validators of the last fetch of the same URL; a 304
+comes back as `not_modified`. A descriptive User-Agent names the project and its version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+import httpx
+import stamina
+
+from sources.errors import PublisherHTTPError, PublisherUnreachable
+
+try:
+    PROJECT_VERSION = version("wm-economic-impact-monitor")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    PROJECT_VERSION = "0+unknown"
+
+USER_AGENT = (
+    f"wm-economic-impact-monitor/{PROJECT_VERSION} "
+    "(West Midlands Economic Impact Monitor; automated statistics pipeline)"
+)
+RETRY_AFTER_CEILING = 120.0  # a Retry-After beyond this is treated as "give up now"
+SECRET_PARAMS = frozenset({"uid"})
+
+# httpx logs every request URL at INFO; a Nomis URL carries the `uid` key, which must never be logged.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    timeout: float = 30.0
+    attempts: int = 4
+    retry_budget: float = 45.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we remember of the last good response from a URL, for a conditional request."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass
+class FetchedBody:
+    """One response, with everything its provenance record needs."""
+
+    url: str
+    params: dict[str, str]
+    status: int
+    body: bytes
+    fetched_at: dt.datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def request_key(self) -> str:
+        """The URL with its public parameters, sorted: the key validators are remembered under."""
+        return str(httpx.URL(self.url, params=sorted(self.params.items())))
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+
+
+def make_client(config: HttpConfig) -> httpx.Client:
+    return httpx.Client(
+        timeout=httpx.Timeout(config.timeout),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), None if absent or bad."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _backoff_hook(error: Exception) -> bool | float:
+    if isinstance(error, _RetryableStatus):
+        wait = retry_after_seconds(error.response)
+        if wait is None:
+            return True
+        return wait if wait <= RETRY_AFTER_CEILING else False
+    return isinstance(error, httpx.TransportError)
+
+
+def public_params(params: Mapping[str, str]) -> dict[str, str]:
+    """Parameters safe to record: secrets such as the Nomis `uid` are dropped."""
+    return {k: v for k, v in params.items() if k not in SECRET_PARAMS}
+
+
+def get(
+    client: httpx.Client,
+    config: HttpConfig,
+    url: str,
+    params: Mapping[str, str],
+    *,
+    publisher: str,
+    dataset: str,
+    validators: Validators | None = None,
+) -> FetchedBody:
+    """GET with retries; returns the body (or a 304) or raises a PublisherError naming the problem."""
+    headers = validators.headers() if validators else {}
+    host = httpx.URL(url).host
+    try:
+        for attempt in stamina.retry_context(
+            on=_backoff_hook,
+            attempts=config.attempts,
+            timeout=config.retry_budget,
+            wait_initial=config.backoff_initial,
+            wait_max=config.backoff_max,
+        ):
+            with attempt:
+                response = client.get(url, params=dict(params), headers=headers)
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise _RetryableStatus(response)
+    except _RetryableStatus as error:
+        status = error.response.status_code
+        raise PublisherHTTPError(
+            publisher, dataset, f"HTTP {status} from {host} after retrying", status
+        ) from None
+    except httpx.TransportError as error:
+        reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"
+        raise PublisherUnreachable(publisher, dataset, host, reason) from None
+
+    if response.status_code >= 400:
+        raise PublisherHTTPError(
+            publisher,
+            dataset,
+            f"HTTP {response.status_code} from {host} for {response.url.copy_with(query=None)}",
+            response.status_code,
+        )
+    return FetchedBody(
+        url=str(response.url.copy_with(query=None)),
+        params=public_params(params),
+        status=response.status_code,
+        body=response.content,
+        fetched_at=dt.datetime.now(dt.UTC),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        content_type=response.headers.get("Content-Type"),
+        headers=dict(response.headers),
+    )

@@ -1,0 +1,254 @@
+"""Nomis (ONS labour-market statistics, run by Durham University): `/api/v01/dataset/{ID}.data.csv`.
+
+Queries use GSS geography codes. As a guest a call returns at most 25,000 rows, and an oversized
+query comes back with HTTP 200 and a silently short body, so every page's row count is checked
+against `RECORD_COUNT` and the next page is asked for with `recordOffset`. `OBS_STATUS` is kept
+beside the value: `Q` means missing, and its value is stored as missing, never as 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+from sources.archive import ArchivedPage, archive
+from sources.catalog import DatasetSpec, SeriesSpec
+from sources.errors import PublisherFormatError
+from sources.http import HttpConfig, Validators, get
+from sources.observations import period_start, to_frame
+
+PUBLISHER = "nomis"
+DATA_PATH = "/api/v01/dataset/{source_id}.data.csv"
+GUEST_PAGE_LIMIT = 25_000
+KEY_PAGE_LIMIT = 100_000
+
+REQUIRED_COLUMNS = (
+    "DATE",
+    "DATE_NAME",
+    "GEOGRAPHY_CODE",
+    "GEOGRAPHY_NAME",
+    "MEASURES",
+    "OBS_VALUE",
+    "OBS_STATUS",
+    "RECORD_OFFSET",
+    "RECORD_COUNT",
+)
+# Verified in the Nomis documentation and nomisr output; any other marker fails the dataset so
+# that a new kind of suppression is looked at before it reaches a bulletin.
+STATUS_MARKERS = {
+    "A": "Normal Value",
+    "Q": "These figures are missing",
+}
+MISSING_STATUSES = frozenset({"Q"})
+
+
+@dataclass(frozen=True)
+class NomisPage:
+    rows: list[dict[str, str]]
+    record_count: int
+    record_offset: int
+
+
+def read_page(body: bytes, dataset: str) -> NomisPage:
+    """Parse one page strictly: the documented header, full rows, consistent RECORD_* columns."""
+    text = _decode(body, dataset)
+    if text.lstrip()[:1] == "<":
+        raise PublisherFormatError(
+            PUBLISHER, dataset, "the response is an HTML page, not the documented CSV"
+        )
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise PublisherFormatError(PUBLISHER, dataset, "the response body is empty")
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise PublisherFormatError(
+            PUBLISHER, dataset, f"the CSV lacks the column(s) {', '.join(missing)}"
+        )
+    if not text.endswith("\n"):
+        raise PublisherFormatError(PUBLISHER, dataset, "the CSV body is truncated mid-row")
+    rows = []
+    for line_number, values in enumerate(reader, start=2):
+        if len(values) != len(header):
+            raise PublisherFormatError(
+                PUBLISHER,
+                dataset,
+                f"CSV line {line_number} has {len(values)} fields, the header has {len(header)}",
+            )
+        rows.append(dict(zip(header, values, strict=True)))
+    if not rows:
+        raise PublisherFormatError(PUBLISHER, dataset, "the CSV has a header but no rows")
+    try:
+        counts = {int(row["RECORD_COUNT"]) for row in rows}
+        offset = int(rows[0]["RECORD_OFFSET"])
+    except ValueError:
+        raise PublisherFormatError(
+            PUBLISHER, dataset, "RECORD_COUNT or RECORD_OFFSET is not a whole number"
+        ) from None
+    if len(counts) != 1:
+        raise PublisherFormatError(PUBLISHER, dataset, "RECORD_COUNT differs between rows")
+    return NomisPage(rows=rows, record_count=counts.pop(), record_offset=offset)
+
+
+def _decode(body: bytes, dataset: str) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PublisherFormatError(PUBLISHER, dataset, "the body is not UTF-8 text") from None
+
+
+def page_limit(uid: str | None, override: int | None) -> int:
+    if override:
+        return override
+    return KEY_PAGE_LIMIT if uid else GUEST_PAGE_LIMIT
+
+
+def fetch(
+    client: httpx.Client,
+    config: HttpConfig,
+    *,
+    base_url: str,
+    spec: DatasetSpec,
+    geography_codes: list[str],
+    raw_dir: Path,
+    previous: Callable[[str], ArchivedPage | None],
+    uid: str | None = None,
+    page_size: int | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> list[ArchivedPage]:
+    """Fetch every page of a dataset into the raw archive; checks each page against RECORD_COUNT.
+
+    `previous(request_key)` returns the last archived page for a request, whose validators are
+    sent so that an unchanged page costs a 304 and no body.
+    """
+    url = base_url.rstrip("/") + DATA_PATH.format(source_id=spec.source_id)
+    limit = page_limit(uid, page_size)
+    pages: list[ArchivedPage] = []
+    offset = 0
+    while True:
+        params = {**spec.query, "geography": ",".join(geography_codes)}
+        if offset:
+            params["recordOffset"] = str(offset)
+        request_key = str(httpx.URL(url, params=sorted(params.items())))
+        last = previous(request_key)
+        if uid:
+            params["uid"] = uid
+        validators = (
+            Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
+        )
+        fetched = get(
+            client, config, url, params, publisher=PUBLISHER, dataset=spec.id, validators=validators
+        )
+        if fetched.not_modified and last is not None:
+            archived = ArchivedPage(last.path, {**last.record, "status": 304})
+        else:
+            archived = archive(
+                raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=len(pages), ext="csv"
+            )
+        page = read_page(archived.path.read_bytes(), spec.id)
+        _check_page(page, spec.id, offset, limit)
+        pages.append(archived)
+        offset += len(page.rows)
+        if on_page:
+            on_page(offset, page.record_count)
+        if offset >= page.record_count:
+            return pages
+
+
+def _check_page(page: NomisPage, dataset: str, offset: int, limit: int) -> None:
+    if page.record_offset != offset:
+        raise PublisherFormatError(
+            PUBLISHER, dataset, f"asked for rows from {offset}, got rows from {page.record_offset}"
+        )
+    expected = min(limit, page.record_count - offset)
+    if len(page.rows) != expected:
+        raise PublisherFormatError(
+            PUBLISHER,
+            dataset,
+            f"short page: {len(page.rows)} rows from offset {offset} where RECORD_COUNT "
+            f"{page.record_count} and the page limit {limit} promise {expected}",
+        )
+
+
+def parse(spec: DatasetSpec, bodies: list[bytes]) -> pd.DataFrame:
+    """Turn the pages of one fetch into tidy observations, checking codes, labels and statuses."""
+    records = []
+    for body in bodies:
+        for row in read_page(body, spec.id).rows:
+            series = _series_for(spec, row)
+            records.append(_observation(spec, series, row))
+    frame = to_frame(records)
+    duplicated = frame.duplicated(["series", "geography_code", "period"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
+        )
+    return frame
+
+
+def _series_for(spec: DatasetSpec, row: dict[str, str]) -> SeriesSpec:
+    for series in spec.series:
+        if all(row.get(column) == code for column, code in series.match.items()):
+            for column, pattern in series.labels.items():
+                label = row.get(column)
+                if label is None or not re.fullmatch(pattern, label, flags=re.IGNORECASE):
+                    raise PublisherFormatError(
+                        PUBLISHER,
+                        spec.id,
+                        f"{column} is {label!r} for series {series.name}, expected /{pattern}/: "
+                        "the code's meaning may have changed",
+                    )
+            return series
+    codes = {column: row.get(column) for s in spec.series for column in s.match}
+    raise PublisherFormatError(PUBLISHER, spec.id, f"a row matches no catalog series: {codes}")
+
+
+def _observation(spec: DatasetSpec, series: SeriesSpec, row: dict[str, str]) -> dict:
+    status = row["OBS_STATUS"]
+    if status not in STATUS_MARKERS:
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"unknown OBS_STATUS {status!r} ({row.get('OBS_STATUS_NAME', '')!r}) "
+            f"for {row['GEOGRAPHY_CODE']} in {row['DATE']}",
+        )
+    value = None
+    if status not in MISSING_STATUSES:
+        try:
+            value = float(row["OBS_VALUE"])
+        except ValueError:
+            raise PublisherFormatError(
+                PUBLISHER,
+                spec.id,
+                f"OBS_VALUE {row['OBS_VALUE']!r} is not a number for {row['GEOGRAPHY_CODE']} "
+                f"in {row['DATE']}",
+            ) from None
+    try:
+        start = period_start(row["DATE"])
+    except ValueError:
+        raise PublisherFormatError(
+            PUBLISHER, spec.id, f"DATE {row['DATE']!r} is not a period this parser knows"
+        ) from None
+    return {
+        "dataset": spec.id,
+        "series": series.name,
+        "geography_code": row["GEOGRAPHY_CODE"],
+        "geography_name": row["GEOGRAPHY_NAME"],
+        "period": row["DATE"],
+        "period_date": start,
+        "value": value,
+        "status": status,
+        "lower": None,
+        "upper": None,
+        "unit": series.unit,
+    }

@@ -1,0 +1,44 @@
+"""The tidy frame every parser returns: one row per observation, with explicit types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+OBSERVATION_DTYPES = {
+    "dataset": "string",
+    "series": "string",
+    "geography_code": "string",
+    "geography_name": "string",
+    "period": "string",
+    "period_date": "datetime64[s]",
+    "value": "Float64",
+    "status": "string",
+    "lower": "Float64",
+    "upper": "Float64",
+    "unit": "string",
+}
+OBSERVATION_COLUMNS = list(OBSERVATION_DTYPES)
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+YEAR = re.compile(r"^(\d{4})$")
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def period_start(period: str) -> dt.date:
+    """First day of a period written `YYYY-MM`, `YYYY-Qn` or `YYYY`; ValueError otherwise."""
+    if m := MONTH.match(period):
+        return dt.date(int(m[1]), int(m[2]), 1)
+    if m := QUARTER.match(period):
+        return dt.date(int(m[1]), 3 * int(m[2]) - 2, 1)
+    if m := YEAR.match(period):
+        return dt.date(int(m[1]), 1, 1)
+    raise ValueError(f"unrecognised period {period!r}")
+
+
+def to_frame(records: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=OBSERVATION_COLUMNS)
+    frame["period_date"] = pd.to_datetime(frame["period_date"])
+    return frame.astype(OBSERVATION_DTYPES)

@@ -1,0 +1,1 @@
+"""DuckDB warehouse: migrations, loaders, SQL models, geography, read-only access. No Prefect."""

@@ -1,0 +1,123 @@
+"""Areas from a data file: the focus area, its members and comparators, written to the warehouse.
+
+`EIM_AREA` names a packaged file in `warehouse/areas/`; another area is a new file, not code.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+AREAS = resources.files("warehouse") / "areas"
+GSS_CODE = r"^[EKWSN]\d{8}$"
+Level = Literal["council", "combined_authority", "lep_area", "region", "country", "uk"]
+
+
+class AreaFileError(ValueError):
+    """The area file is missing or malformed; the message names the file and the problem."""
+
+
+class Area(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=GSS_CODE)
+    name: str = Field(min_length=1)
+    short_name: str = ""
+    level: Level
+    members: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class AreaSet(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    focus: str = Field(pattern=GSS_CODE)
+    roles: dict[Literal["region", "england", "uk"], str]
+    areas: tuple[Area, ...]
+
+    @model_validator(mode="after")
+    def _codes_resolve(self) -> AreaSet:
+        codes = [area.code for area in self.areas]
+        duplicated = {code for code in codes if codes.count(code) > 1}
+        if duplicated:
+            raise ValueError(f"area codes listed twice: {', '.join(sorted(duplicated))}")
+        known = set(codes)
+        for role, code in [("focus", self.focus), *self.roles.items()]:
+            if code not in known:
+                raise ValueError(f"{role} area {code} is not in the areas list")
+        for area in self.areas:
+            unknown = set(area.members) - known
+            if unknown:
+                raise ValueError(f"{area.code} has members not in the list: {sorted(unknown)}")
+            nested = [m for m in area.members if self.by_code[m].members]
+            if nested:
+                raise ValueError(f"{area.code} has composite members: {nested}")
+            if len(set(area.members)) != len(area.members):
+                raise ValueError(f"{area.code} lists a member twice")
+        return self
+
+    @cached_property
+    def by_code(self) -> dict[str, Area]:
+        return {area.code: area for area in self.areas}
+
+    @property
+    def fetch_codes(self) -> list[str]:
+        """Areas the publishers are asked for: every area that is not computed from members."""
+        return [area.code for area in self.areas if not area.members]
+
+
+def packaged_area_names() -> list[str]:
+    return sorted(entry.name.removesuffix(".yaml") for entry in AREAS.iterdir()
+                  if entry.name.endswith(".yaml"))  # fmt: skip
+
+
+def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet:
+    """Load a packaged area file by name, or a custom one by path."""
+    if path is None:
+        name = name or "west-midlands"
+        if name not in packaged_area_names():
+            raise AreaFileError(
+                f"unknown area {name!r}; packaged areas: {', '.join(packaged_area_names())} "
+                "(or set EIM_AREA_FILE to a file of your own)"
+            )
+        source, text = f"{name}.yaml", (AREAS / f"{name}.yaml").read_text(encoding="utf-8")
+    else:
+        try:
+            source, text = str(path), path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise AreaFileError(f"cannot read area file {path}: {error}") from None
+    try:
+        return AreaSet.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as error:
+        raise AreaFileError(f"area file {source} is malformed:\n{error}") from None
+
+
+def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
+    """Replace the area tables with this area set, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("area", "area_member", "area_role"):
+            con.execute(f"DELETE FROM {table}")
+        for order, area in enumerate(area_set.areas):
+            con.execute(
+                "INSERT INTO area VALUES (?, ?, ?, ?, ?, ?)",
+                [area.code, area.name, area.label, area.level, bool(area.members), order],
+            )
+            for member in area.members:
+                con.execute("INSERT INTO area_member VALUES (?, ?)", [area.code, member])
+        for role, code in [("focus", area_set.focus), *area_set.roles.items()]:
+            con.execute("INSERT INTO area_role VALUES (?, ?)", [role, code])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

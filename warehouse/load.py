@@ -1,0 +1,156 @@
+"""Loading a fetched vintage: provenance, then only the values that are new or revised.
+
+Loads are idempotent: a vintage is identified by the sha256 of its bodies, so loading the same
+bodies twice changes nothing, and a value equal to the one already held is not stored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+LATEST_FOR_DATASET = """
+    SELECT o.*
+    FROM observation o JOIN vintage v USING (vintage_id)
+    WHERE o.dataset = $dataset
+    QUALIFY row_number() OVER (
+        PARTITION BY o.series, o.geography_code, o.period ORDER BY v.load_seq DESC) = 1
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    dataset: str
+    vintage_id: str
+    rows_received: int
+    rows_new: int
+    unchanged: bool
+
+
+def vintage_id_for(dataset: str, page_sha256s: Sequence[str]) -> str:
+    return hashlib.sha256(f"{dataset}:{','.join(page_sha256s)}".encode()).hexdigest()
+
+
+def vintage_exists(con: duckdb.DuckDBPyConnection, vintage_id: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM vintage WHERE vintage_id = ?", [vintage_id]).fetchone())
+
+
+def last_fetch_records(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, dict]:
+    """The newest good (200) fetch record per request, to send its validators next time."""
+    rows = con.execute(
+        """
+        SELECT request_key, etag, last_modified, sha256, raw_path
+        FROM fetch_log WHERE dataset = ? AND status = 200
+        QUALIFY row_number() OVER (PARTITION BY request_key ORDER BY fetched_at DESC) = 1
+        """,
+        [dataset],
+    ).fetchall()
+    keys = ("request_key", "etag", "last_modified", "sha256", "raw_path")
+    return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+
+
+def _insert_fetches(
+    con: duckdb.DuckDBPyConnection, vintage_id: str, records: Sequence[dict]
+) -> None:
+    for r in records:
+        con.execute(
+            "INSERT OR IGNORE INTO fetch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                r["publisher"], r["dataset"], vintage_id, r["page"], r["url"],
+                json.dumps(r["params"], sort_keys=True), r["request_key"], r["status"],
+                r.get("etag"), r.get("last_modified"), r.get("content_type"), r["bytes"],
+                r["sha256"], r["raw_path"], r["fetched_at"],
+            ],
+        )  # fmt: skip
+
+
+def record_unchanged(
+    con: duckdb.DuckDBPyConnection, dataset: str, fetch_records: Sequence[dict]
+) -> LoadResult:
+    """Nothing new upstream: keep the provenance of this fetch (304s included), load nothing."""
+    vintage_id = vintage_id_for(dataset, [r["sha256"] for r in fetch_records])
+    if not vintage_exists(con, vintage_id):
+        raise ValueError(f"{dataset}: vintage {vintage_id[:12]} was never loaded")
+    _insert_fetches(con, vintage_id, fetch_records)
+    return LoadResult(dataset, vintage_id, 0, 0, unchanged=True)
+
+
+def load_vintage(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    dataset: str,
+    publisher: str,
+    fetch_records: Sequence[dict],
+    observations: pd.DataFrame,
+    release_date: dt.date | None = None,
+    version: str | None = None,
+) -> LoadResult:
+    """Store one vintage in a single transaction: all of it, or nothing."""
+    vintage_id = vintage_id_for(dataset, [r["sha256"] for r in fetch_records])
+    if set(observations["dataset"].unique()) - {dataset}:
+        raise ValueError(f"observations for {dataset} contain rows of another dataset")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if vintage_exists(con, vintage_id):
+            result = record_unchanged(con, dataset, fetch_records)
+            con.execute("COMMIT")
+            return result
+        fetched_at = max(r["fetched_at"] for r in fetch_records)
+        con.execute(
+            "INSERT INTO vintage (vintage_id, dataset, publisher, fetched_at, loaded_at, "
+            "release_date, version, pages, rows_received, rows_new) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [
+                vintage_id, dataset, publisher, fetched_at, dt.datetime.now(dt.UTC),
+                release_date, version, len(fetch_records), len(observations),
+            ],
+        )  # fmt: skip
+        _insert_fetches(con, vintage_id, fetch_records)
+        con.register("staged_observation", observations)
+        try:
+            rows_new = con.execute(
+                f"""
+                INSERT INTO observation
+                SELECT s.dataset, s.series, s.geography_code, s.geography_name, s.period,
+                       CAST(s.period_date AS DATE), s.value, s.status, s.lower, s.upper, s.unit,
+                       $vintage_id
+                FROM staged_observation s
+                LEFT JOIN ({LATEST_FOR_DATASET}) held
+                  USING (series, geography_code, period)
+                WHERE held.period IS NULL
+                   OR held.status IS DISTINCT FROM s.status
+                   OR held.value IS DISTINCT FROM s.value
+                   OR held.lower IS DISTINCT FROM s.lower
+                   OR held.upper IS DISTINCT FROM s.upper
+                """,
+                {"dataset": dataset, "vintage_id": vintage_id},
+            ).fetchone()[0]
+        finally:
+            con.unregister("staged_observation")
+        con.execute("UPDATE vintage SET rows_new = ? WHERE vintage_id = ?", [rows_new, vintage_id])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(dataset, vintage_id, len(observations), rows_new, unchanged=False)
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    outcome: str,
+    *,
+    vintage_id: str | None = None,
+    rows_new: int | None = None,
+    error: str | None = None,
+) -> None:
+    con.execute(
+        "INSERT INTO dataset_run VALUES (?, ?, ?, ?, ?, ?)",
+        [dataset, dt.datetime.now(dt.UTC), outcome, vintage_id, rows_new, error],
+    )

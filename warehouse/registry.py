@@ -1,0 +1,88 @@
+"""The indicator registry (`indicators.yaml`): validated, then written to the `indicator` table."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import duckdb
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+REGISTRY = resources.files("warehouse") / "indicators.yaml"
+CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
+
+
+class RegistryError(ValueError):
+    """The registry file is malformed; the message names the problem."""
+
+
+class SeriesRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str
+    series: str
+
+
+class Indicator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank"]
+    polarity: Literal["higher_is_better", "lower_is_better", "neutral"]
+    decimals: int = Field(ge=0, le=4)
+    cadence: Literal["monthly", "quarterly", "annual"]
+    dataset: str
+    series: str
+    aggregation: Literal["sum", "ratio"]
+    numerator: SeriesRef | None = None
+    denominator: SeriesRef | None = None
+    scale: float | None = None
+    statistical_status: Literal["accredited", "official", "in_development"]
+    definition: str
+    caveats: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _ratio_has_parts(self) -> Indicator:
+        parts = (self.numerator, self.denominator, self.scale)
+        if self.aggregation == "ratio" and None in parts:
+            raise ValueError(f"{self.id}: a ratio needs numerator, denominator and scale")
+        if self.aggregation != "ratio" and parts != (None, None, None):
+            raise ValueError(f"{self.id}: numerator/denominator/scale only apply to a ratio")
+        return self
+
+
+@cache
+def load_registry() -> dict[str, Indicator]:
+    raw = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))
+    try:
+        return {
+            key: Indicator.model_validate({"id": key, **entry})
+            for key, entry in raw["indicators"].items()
+        }
+    except (KeyError, TypeError, ValidationError) as error:
+        raise RegistryError(f"indicator registry is malformed:\n{error}") from None
+
+
+def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM indicator")
+        for ind in registry.values():
+            con.execute(
+                "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ind.id, ind.title, ind.unit, ind.polarity, ind.decimals, ind.cadence,
+                    CADENCE_MONTHS[ind.cadence], ind.dataset, ind.series, ind.aggregation,
+                    ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
+                    ind.denominator and ind.denominator.dataset,
+                    ind.denominator and ind.denominator.series,
+                    ind.scale, ind.statistical_status, ind.definition, list(ind.caveats),
+                ],
+            )  # fmt: skip
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,38 @@
+"""The analysts' read-only snapshot, published by write-then-rename.
+
+The copy is written beside the target and renamed over it, so an analyst's open connection keeps
+the old, complete file and never blocks the writer, and a new connection sees the new, complete one.
+It is written in DuckDB's v1.4 storage format so that analysts' tools bundling DuckDB 1.4 or 1.5
+can open it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+SNAPSHOT_STORAGE_VERSION = "v1.4.0"
+
+
+def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    partial = snapshot.with_name(f".{snapshot.name}.next")
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS source (READ_ONLY)", [str(warehouse)])
+        con.execute(
+            f"ATTACH '{partial}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
+        )
+        con.execute("COPY FROM DATABASE source TO snapshot")
+        con.execute("DETACH snapshot")
+        con.execute("DETACH source")
+    finally:
+        con.close()
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, snapshot)
+    return snapshot
