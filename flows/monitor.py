@@ -20,7 +20,7 @@ from sources.errors import PublisherError, PublisherUnreachable
 from warehouse.load import LoadResult
 
 
-def _transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry hook signature
+def _transient(task, task_run, state) -> bool:
     """Retry a fetch only when a later attempt may help: not for malformed bodies or 404s."""
     try:
         state.result()

@@ -34,6 +34,9 @@ from warehouse.registry import load_registry, write_registry
 from warehouse.snapshot import publish_snapshot
 
 DATA_MODE_KEY = "data_mode"
+# One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
+# raw_dir, previous, ...) -> list[ArchivedPage]` and `parse(spec, bodies) -> DataFrame`.
+PUBLISHERS = {"nomis": nomis}
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,12 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
         path = settings.raw_dir / record["raw_path"]
         return ArchivedPage(path, record) if path.exists() else None
 
-    uid = settings.nomis_uid.get_secret_value() if settings.nomis_uid else None
+    options = {}
+    if spec.publisher == "nomis":
+        uid = settings.nomis_uid.get_secret_value() if settings.nomis_uid else None
+        options = {"uid": uid, "page_size": settings.nomis_page_size}
     with make_client(settings.http_config()) as client:
-        pages = nomis.fetch(
+        pages = PUBLISHERS[spec.publisher].fetch(
             client,
             settings.http_config(),
             base_url=settings.base_url(spec.publisher),
@@ -91,8 +97,7 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
             geography_codes=areas_for(settings).fetch_codes,
             raw_dir=settings.raw_dir,
             previous=previous,
-            uid=uid,
-            page_size=settings.nomis_page_size,
+            **options,
         )
     return FetchOutcome(dataset_id, spec.publisher, pages)
 
@@ -105,7 +110,9 @@ def already_loaded(settings: Settings, outcome: FetchOutcome) -> bool:
 
 def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
     spec = default_catalog().get(outcome.dataset)
-    frame = nomis.parse(spec, [page.path.read_bytes() for page in outcome.pages])
+    frame = PUBLISHERS[spec.publisher].parse(
+        spec, [page.path.read_bytes() for page in outcome.pages]
+    )
     if frame.empty:
         raise PublisherFormatError(outcome.publisher, outcome.dataset, "no observations")
     return frame

@@ -45,7 +45,11 @@ def table_rows(edition: EditionFigures) -> list[dict]:
                 fmt.change(rate.change_year, "percent", rate.decimals),
             ]
         rows.append(
-            {"area": count.area_name, "focus": count.area_code == edition.focus_code, "cells": cells}
+            {
+                "area": count.area_name,
+                "focus": count.area_code == edition.focus_code,
+                "cells": cells,
+            }
         )
     return rows
 

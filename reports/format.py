@@ -8,9 +8,20 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 MISSING = "missing"
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def rounded(value: float, decimals: int) -> Decimal:

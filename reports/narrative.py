@@ -5,8 +5,7 @@ from __future__ import annotations
 from reports import format as fmt
 from reports.figures import EditionFigures
 
-
-SMALL_NUMBERS = "zero one two three four five six seven eight nine".split()
+SMALL_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 def _count_words(n: int) -> str:
@@ -64,7 +63,9 @@ def main_points(edition: EditionFigures) -> list[str]:
                 )
         points.append(sentence + ".")
     councils = [
-        f for f in edition.for_indicator("claimant_rate") if f.level == "council" and f.value is not None
+        f
+        for f in edition.for_indicator("claimant_rate")
+        if f.level == "council" and f.value is not None
     ]
     if len(councils) >= 2:
         councils.sort(key=lambda f: f.value)

@@ -72,7 +72,12 @@ def archive(
     if not body_path.exists():
         write_atomically(body_path, fetched.body)
     record = provenance_record(
-        fetched, publisher=publisher, dataset=dataset, page=page, body_path=body_path, raw_dir=raw_dir
+        fetched,
+        publisher=publisher,
+        dataset=dataset,
+        page=page,
+        body_path=body_path,
+        raw_dir=raw_dir,
     )
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "fetches.jsonl", "a", encoding="utf-8") as log:

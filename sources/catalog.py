@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
-Publisher = Literal["nomis"]
+Publisher = Literal["nomis", "ons_api", "ons_web", "landregistry", "govuk"]
 Cadence = Literal["monthly", "quarterly", "annual"]
 
 
@@ -62,7 +62,9 @@ class Catalog(BaseModel):
             return self.datasets[dataset_id]
         except KeyError:
             known = ", ".join(sorted(self.datasets))
-            raise CatalogError(f"unknown dataset {dataset_id!r}; the catalog has: {known}") from None
+            raise CatalogError(
+                f"unknown dataset {dataset_id!r}; the catalog has: {known}"
+            ) from None
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:

@@ -79,10 +79,14 @@ NOMIS_DATASETS = {
         dimensions=(
             Dimension("GENDER", "gender", {"0": "Total"}),
             Dimension("AGE", "age", {"0": "All categories: Age 16+"}),
-            Dimension("MEASURE", "measure", {
-                "1": "Claimant count",
-                "2": "Claimants as a proportion of residents aged 16-64",
-            }),
+            Dimension(
+                "MEASURE",
+                "measure",
+                {
+                    "1": "Claimant count",
+                    "2": "Claimants as a proportion of residents aged 16-64",
+                },
+            ),
         ),  # fmt: skip
         periods=_months,
         value=_claimant_value,
@@ -97,9 +101,20 @@ NOMIS_DATASETS = {
     ),
 }
 MEASURES_LABELS = {"20100": "Value"}
-MONTH_NAMES = (
-    "January February March April May June July August September October November December"
-).split()
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _select_periods(expression: str, periods: list[str]) -> list[str]:

@@ -9,9 +9,7 @@ import duckdb
 
 from warehouse.db import WarehouseError, connect_read_only
 
-READING_STATEMENTS = frozenset(
-    {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
-)
+READING_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 
 
 class QueryRefused(WarehouseError):
