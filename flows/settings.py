@@ -34,17 +34,13 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    data_dir: Path = Field(
-        Path("data"), description="Where the warehouse, raw archive and site live."
-    )
+    data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
     nomis_url: str = "https://www.nomisweb.co.uk"
     ons_api_url: str = "https://api.beta.ons.gov.uk/v1"
     ons_web_url: str = "https://www.ons.gov.uk"
     landregistry_url: str = "https://publicdata.landregistry.gov.uk"
     govuk_url: str = "https://www.gov.uk"
-    nomis_uid: SecretStr | None = Field(
-        None, description="Optional Nomis API key (raises the row limit)."
-    )
+    nomis_uid: SecretStr | None = Field(None, description="Optional Nomis API key (raises the row limit).")
     nomis_page_size: int | None = Field(
         None,
         gt=0,

@@ -110,17 +110,13 @@ def already_loaded(settings: Settings, outcome: FetchOutcome) -> bool:
 
 def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
     spec = default_catalog().get(outcome.dataset)
-    frame = PUBLISHERS[spec.publisher].parse(
-        spec, [page.path.read_bytes() for page in outcome.pages]
-    )
+    frame = PUBLISHERS[spec.publisher].parse(spec, [page.path.read_bytes() for page in outcome.pages])
     if frame.empty:
         raise PublisherFormatError(outcome.publisher, outcome.dataset, "no observations")
     return frame
 
 
-def load_dataset(
-    settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame | None
-) -> LoadResult:
+def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame | None) -> LoadResult:
     """Load a parsed vintage; with no frame, record that nothing changed upstream."""
     records = [page.record for page in outcome.pages]
     with db.connect(settings.warehouse_path) as con:
@@ -159,6 +155,4 @@ def publish(settings: Settings) -> Path:
 
 
 def render(settings: Settings, today: dt.date | None = None) -> Path:
-    return render_bulletin(
-        settings.snapshot_path, settings.site_dir, demo=settings.demo, today=today
-    )
+    return render_bulletin(settings.snapshot_path, settings.site_dir, demo=settings.demo, today=today)

@@ -69,9 +69,7 @@ def render_html(edition: EditionFigures, *, demo: bool, published: dt.date) -> s
     )
 
 
-def render_bulletin(
-    snapshot: Path, site_dir: Path, *, demo: bool, today: dt.date | None = None
-) -> Path:
+def render_bulletin(snapshot: Path, site_dir: Path, *, demo: bool, today: dt.date | None = None) -> Path:
     """Write the edition page; the file appears whole (written aside, then renamed)."""
     edition = read_edition_figures(snapshot)
     html = render_html(edition, demo=demo, published=today or dt.date.today())

@@ -63,16 +63,14 @@ def main_points(edition: EditionFigures) -> list[str]:
                 )
         points.append(sentence + ".")
     councils = [
-        f
-        for f in edition.for_indicator("claimant_rate")
-        if f.level == "council" and f.value is not None
+        f for f in edition.for_indicator("claimant_rate") if f.level == "council" and f.value is not None
     ]
     if len(councils) >= 2:
         councils.sort(key=lambda f: f.value)
         lowest, highest = councils[0], councils[-1]
         points.append(
-            f"Among the {_count_words(len(councils))} councils, {highest.area_label} had the highest claimant "
-            f"rate ({fmt.value(highest.value, 'percent', highest.decimals)}) and "
+            f"Among the {_count_words(len(councils))} councils, {highest.area_label} had the highest "
+            f"claimant rate ({fmt.value(highest.value, 'percent', highest.decimals)}) and "
             f"{lowest.area_label} the lowest ({fmt.value(lowest.value, 'percent', lowest.decimals)})."
         )
     return points

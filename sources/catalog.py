@@ -62,9 +62,7 @@ class Catalog(BaseModel):
             return self.datasets[dataset_id]
         except KeyError:
             known = ", ".join(sorted(self.datasets))
-            raise CatalogError(
-                f"unknown dataset {dataset_id!r}; the catalog has: {known}"
-            ) from None
+            raise CatalogError(f"unknown dataset {dataset_id!r}; the catalog has: {known}") from None
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:

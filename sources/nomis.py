@@ -60,18 +60,14 @@ def read_page(body: bytes, dataset: str) -> NomisPage:
     """Parse one page strictly: the documented header, full rows, consistent RECORD_* columns."""
     text = _decode(body, dataset)
     if text.lstrip()[:1] == "<":
-        raise PublisherFormatError(
-            PUBLISHER, dataset, "the response is an HTML page, not the documented CSV"
-        )
+        raise PublisherFormatError(PUBLISHER, dataset, "the response is an HTML page, not the documented CSV")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
         raise PublisherFormatError(PUBLISHER, dataset, "the response body is empty")
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise PublisherFormatError(
-            PUBLISHER, dataset, f"the CSV lacks the column(s) {', '.join(missing)}"
-        )
+        raise PublisherFormatError(PUBLISHER, dataset, f"the CSV lacks the column(s) {', '.join(missing)}")
     if not text.endswith("\n"):
         raise PublisherFormatError(PUBLISHER, dataset, "the CSV body is truncated mid-row")
     rows = []
@@ -140,9 +136,7 @@ def fetch(
         last = previous(request_key)
         if uid:
             params["uid"] = uid
-        validators = (
-            Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
-        )
+        validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
         fetched = get(
             client, config, url, params, publisher=PUBLISHER, dataset=spec.id, validators=validators
         )

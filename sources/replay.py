@@ -87,7 +87,7 @@ NOMIS_DATASETS = {
                     "2": "Claimants as a proportion of residents aged 16-64",
                 },
             ),
-        ),  # fmt: skip
+        ),
         periods=_months,
         value=_claimant_value,
     ),

@@ -55,9 +55,7 @@ def last_fetch_records(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str
     return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
 
-def _insert_fetches(
-    con: duckdb.DuckDBPyConnection, vintage_id: str, records: Sequence[dict]
-) -> None:
+def _insert_fetches(con: duckdb.DuckDBPyConnection, vintage_id: str, records: Sequence[dict]) -> None:
     for r in records:
         con.execute(
             "INSERT OR IGNORE INTO fetch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

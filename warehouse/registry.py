@@ -59,8 +59,7 @@ def load_registry() -> dict[str, Indicator]:
     raw = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))
     try:
         return {
-            key: Indicator.model_validate({"id": key, **entry})
-            for key, entry in raw["indicators"].items()
+            key: Indicator.model_validate({"id": key, **entry}) for key, entry in raw["indicators"].items()
         }
     except (KeyError, TypeError, ValidationError) as error:
         raise RegistryError(f"indicator registry is malformed:\n{error}") from None

@@ -24,9 +24,7 @@ def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
     con = duckdb.connect(":memory:")
     try:
         con.execute("ATTACH ? AS source (READ_ONLY)", [str(warehouse)])
-        con.execute(
-            f"ATTACH '{partial}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
-        )
+        con.execute(f"ATTACH '{partial}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
         con.execute("COPY FROM DATABASE source TO snapshot")
         con.execute("DETACH snapshot")
         con.execute("DETACH source")
