@@ -35,7 +35,7 @@ from warehouse.snapshot import publish_snapshot
 
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
-# raw_dir, previous, ...) -> list[ArchivedPage]` and `parse(spec, bodies) -> DataFrame`.
+# raw_dir, previous, ...) -> list[ArchivedPage]` and `parse(spec, paths) -> DataFrame`.
 PUBLISHERS = {"nomis": nomis}
 
 
@@ -110,7 +110,7 @@ def already_loaded(settings: Settings, outcome: FetchOutcome) -> bool:
 
 def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
     spec = default_catalog().get(outcome.dataset)
-    frame = PUBLISHERS[spec.publisher].parse(spec, [page.path.read_bytes() for page in outcome.pages])
+    frame = PUBLISHERS[spec.publisher].parse(spec, [page.path for page in outcome.pages])
     if frame.empty:
         raise PublisherFormatError(outcome.publisher, outcome.dataset, "no observations")
     return frame

@@ -171,11 +171,11 @@ def _check_page(page: NomisPage, dataset: str, offset: int, limit: int) -> None:
         )
 
 
-def parse(spec: DatasetSpec, bodies: list[bytes]) -> pd.DataFrame:
+def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     """Turn the pages of one fetch into tidy observations, checking codes, labels and statuses."""
     records = []
-    for body in bodies:
-        for row in read_page(body, spec.id).rows:
+    for path in paths:
+        for row in read_page(path.read_bytes(), spec.id).rows:
             series = _series_for(spec, row)
             records.append(_observation(spec, series, row))
     frame = to_frame(records)

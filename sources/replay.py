@@ -14,26 +14,19 @@ import io
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sources import nomis, samples
+from sources.emulation import Reply
 
 DIMENSION_SUFFIXES = ("", "_NAME", "_CODE", "_TYPE", "_TYPECODE", "_SORTORDER")
 TRAILING_COLUMNS = (
     "MEASURES", "MEASURES_NAME", "OBS_VALUE", "OBS_STATUS", "OBS_STATUS_NAME",
     "OBS_CONF", "OBS_CONF_NAME", "URN", "RECORD_OFFSET", "RECORD_COUNT",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
