@@ -42,7 +42,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def provenance_record(
+def _provenance_record(
     fetched: FetchedBody, *, publisher: str, dataset: str, page: int, body_path: Path, raw_dir: Path
 ) -> dict:
     return {
@@ -56,28 +56,38 @@ def provenance_record(
         "etag": fetched.etag,
         "last_modified": fetched.last_modified,
         "content_type": fetched.content_type,
-        "bytes": len(fetched.body),
-        "sha256": fetched.sha256,
+        "bytes": body_path.stat().st_size,
+        "sha256": body_path.name.split(".", 1)[0],
         "raw_path": body_path.relative_to(raw_dir).as_posix(),
         "fetched_at": fetched.fetched_at.isoformat(),
     }
 
 
 def archive(
-    raw_dir: Path, fetched: FetchedBody, *, publisher: str, dataset: str, page: int, ext: str
+    raw_dir: Path,
+    fetched: FetchedBody,
+    *,
+    publisher: str,
+    dataset: str,
+    page: int,
+    ext: str,
+    previous: ArchivedPage | None = None,
 ) -> ArchivedPage:
-    """Store a 200 body (once per sha256) and append its provenance record to `fetches.jsonl`."""
+    """Store a 200 body (once per sha256) and append its provenance record to `fetches.jsonl`.
+
+    A 304 stores no body: its record points at the archived body of `previous`, which it confirms.
+    """
     folder = raw_dir / publisher / dataset
-    body_path = folder / f"{fetched.sha256}.{ext}"
-    if not body_path.exists():
-        write_atomically(body_path, fetched.body)
-    record = provenance_record(
-        fetched,
-        publisher=publisher,
-        dataset=dataset,
-        page=page,
-        body_path=body_path,
-        raw_dir=raw_dir,
+    if fetched.not_modified:
+        if previous is None:
+            raise ValueError(f"{publisher} / {dataset}: a 304 without an earlier body to confirm")
+        body_path = previous.path
+    else:
+        body_path = folder / f"{fetched.sha256}.{ext}"
+        if not body_path.exists():
+            write_atomically(body_path, fetched.body)
+    record = _provenance_record(
+        fetched, publisher=publisher, dataset=dataset, page=page, body_path=body_path, raw_dir=raw_dir
     )
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "fetches.jsonl", "a", encoding="utf-8") as log:

@@ -140,12 +140,9 @@ def fetch(
         fetched = get(
             client, config, url, params, publisher=PUBLISHER, dataset=spec.id, validators=validators
         )
-        if fetched.not_modified and last is not None:
-            archived = ArchivedPage(last.path, {**last.record, "status": 304})
-        else:
-            archived = archive(
-                raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=len(pages), ext="csv"
-            )
+        archived = archive(
+            raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=len(pages), ext="csv", previous=last
+        )
         page = read_page(archived.path.read_bytes(), spec.id)
         _check_page(page, spec.id, offset, limit)
         pages.append(archived)

@@ -1,0 +1,109 @@
+"""Shared fixtures. Prefect's home, telemetry and logging are set before anything imports Prefect."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="eim-prefect-home-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+
+from werkzeug import Request, Response  # noqa: E402
+
+from flows.settings import Settings  # noqa: E402
+from sources.http import HttpConfig  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "real-samples"
+FAST_HTTP = HttpConfig(timeout=2, attempts=2, retry_budget=2, backoff_initial=0, backoff_max=0)
+
+
+@pytest.fixture
+def eim_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean EIM_ environment with its own data directory; returns that directory."""
+    for key in list(os.environ):
+        if key.startswith("EIM_"):
+            monkeypatch.delenv(key)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("EIM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("EIM_HTTP_RETRIES", "2")
+    monkeypatch.setenv("EIM_HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("EIM_HTTP_RETRY_BUDGET", "2")
+    monkeypatch.chdir(tmp_path)  # no stray eim.toml from the project folder
+    return data_dir
+
+
+class NomisFixtureServer:
+    """Serves CSV fixtures at the real Nomis path, paged by `recordOffset` like the API does."""
+
+    def __init__(self, httpserver, page_limit: int = 25_000) -> None:
+        self.httpserver = httpserver
+        self.page_limit = page_limit
+        self.bodies: dict[str, str] = {}
+        self.requests: list[dict[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return self.httpserver.url_for("").rstrip("/")
+
+    def serve(self, source_id: str, body: str) -> None:
+        self.bodies[source_id] = body
+        path = f"/api/v01/dataset/{source_id}.data.csv"
+        self.httpserver.expect_request(path).respond_with_handler(
+            lambda request: self._page(source_id, request)
+        )
+
+    def serve_fixture(self, source_id: str) -> None:
+        self.serve(source_id, (FIXTURES / "nomis" / f"{source_id}.data.csv").read_text())
+
+    def _page(self, source_id: str, request: Request) -> Response:
+        self.requests.append(dict(request.args))
+        rows = list(csv.reader(io.StringIO(self.bodies[source_id])))
+        offset = int(request.args.get("recordOffset", 0))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(rows[0])
+        writer.writerows(rows[1 + offset : 1 + offset + self.page_limit])
+        body = out.getvalue().encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, content_type="text/csv", headers={"ETag": etag})
+
+
+@pytest.fixture
+def nomis_server(httpserver) -> Iterator[NomisFixtureServer]:
+    yield NomisFixtureServer(httpserver)
+
+
+@pytest.fixture
+def fixture_settings(eim_env: Path, nomis_server: NomisFixtureServer, monkeypatch) -> Settings:
+    """Settings pointing the real code at the Nomis fixture server."""
+    nomis_server.serve_fixture("NM_162_1")
+    nomis_server.serve_fixture("NM_2002_1")
+    monkeypatch.setenv("EIM_NOMIS_URL", nomis_server.url)
+    return Settings()
+
+
+@pytest.fixture
+def loaded_settings(fixture_settings: Settings) -> Settings:
+    """A warehouse loaded from the fixtures, its models built and its snapshot published."""
+    from flows import steps
+
+    steps.prepare_warehouse(fixture_settings)
+    for dataset in ("claimant_count", "population"):
+        outcome = steps.fetch_dataset(fixture_settings, dataset)
+        steps.load_dataset(fixture_settings, outcome, steps.parse_dataset(outcome))
+    steps.build(fixture_settings)
+    steps.publish(fixture_settings)
+    return fixture_settings

@@ -1,0 +1,164 @@
+"""The Nomis connector against a real HTTP server on loopback serving the documented CSV."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from sources import nomis
+from sources.catalog import default_catalog
+from sources.errors import PublisherFormatError, PublisherHTTPError, PublisherUnreachable
+from sources.http import make_client
+from tests.conftest import FAST_HTTP, FIXTURES, NomisFixtureServer
+
+GEOGRAPHIES = ["E08000025", "E08000026", "E08000027", "E08000028", "E08000029", "E08000030",
+               "E08000031", "E12000005", "E92000001", "K02000001"]  # fmt: skip
+
+
+def fetch(server: NomisFixtureServer, raw_dir: Path, dataset: str = "claimant_count", **options):
+    spec = default_catalog().get(dataset)
+    with make_client(FAST_HTTP) as client:
+        return nomis.fetch(
+            client,
+            FAST_HTTP,
+            base_url=server.url,
+            spec=spec,
+            geography_codes=GEOGRAPHIES,
+            raw_dir=raw_dir,
+            previous=options.pop("previous", lambda key: None),
+            **options,
+        )
+
+
+def test_parses_values_and_keeps_q_as_missing(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve_fixture("NM_162_1")
+    pages = fetch(nomis_server, tmp_path)
+    frame = nomis.parse(default_catalog().get("claimant_count"), [p.path for p in pages])
+
+    assert len(frame) == 80
+    row = frame[(frame.series == "claimant_count") & (frame.geography_code == "E08000025")
+                & (frame.period == "2026-10")].iloc[0]  # fmt: skip
+    assert row.value == 60000 and row.status == "A" and row.unit == "count"
+    assert str(row.period_date.date()) == "2026-10-01"
+    missing = frame[(frame.geography_code == "E08000027") & (frame.period == "2026-08")]
+    assert set(missing.status) == {"Q"}
+    assert missing.value.isna().all(), "a Q value must be missing, never 0"
+    rate = frame[(frame.series == "claimant_rate") & (frame.geography_code == "E08000028")
+                 & (frame.period == "2026-10")].value.iloc[0]  # fmt: skip
+    assert math.isclose(rate, 6.2)
+
+
+def test_requests_gss_codes_and_catalog_dimensions(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve_fixture("NM_162_1")
+    fetch(nomis_server, tmp_path)
+    sent = nomis_server.requests[0]
+    assert sent["geography"] == ",".join(GEOGRAPHIES)
+    assert (sent["gender"], sent["age"], sent["measure"], sent["measures"]) == ("0", "0", "1,2", "20100")
+
+
+def test_pages_with_record_offset(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.page_limit = 30
+    nomis_server.serve_fixture("NM_162_1")
+    pages = fetch(nomis_server, tmp_path, page_size=30)
+
+    assert [r.get("recordOffset") for r in nomis_server.requests] == [None, "30", "60"]
+    assert len(pages) == 3
+    frame = nomis.parse(default_catalog().get("claimant_count"), [p.path for p in pages])
+    assert len(frame) == 80 and not frame.duplicated(["series", "geography_code", "period"]).any()
+
+
+def test_short_page_is_detected(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    # The server silently caps pages at 25 rows while the client expects the guest limit of 30.
+    nomis_server.page_limit = 25
+    nomis_server.serve_fixture("NM_162_1")
+    with pytest.raises(PublisherFormatError, match=r"claimant_count: short page: 25 rows .* RECORD_COUNT 80"):
+        fetch(nomis_server, tmp_path, page_size=30)
+
+
+def test_html_page_with_status_200_is_refused(httpserver, tmp_path: Path) -> None:
+    httpserver.expect_request("/api/v01/dataset/NM_162_1.data.csv").respond_with_data(
+        "<!DOCTYPE html><html><body>Service unavailable</body></html>", content_type="text/html"
+    )
+    with pytest.raises(PublisherFormatError, match=r"nomis / claimant_count: .*HTML page"):
+        fetch(NomisFixtureServer(httpserver), tmp_path)
+
+
+def test_missing_column_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_text().replace("OBS_STATUS,", "OBS_STAT,", 1)
+    nomis_server.serve("NM_162_1", body)
+    with pytest.raises(PublisherFormatError, match=r"lacks the column.*OBS_STATUS"):
+        fetch(nomis_server, tmp_path)
+
+
+def test_truncated_body_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_text()
+    nomis_server.serve("NM_162_1", body[: len(body) // 2])
+    with pytest.raises(PublisherFormatError, match="claimant_count"):
+        fetch(nomis_server, tmp_path)
+
+
+def test_unknown_status_marker_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_text().replace(",A,Normal Value,", ",Z,Odd,", 1)
+    nomis_server.serve("NM_162_1", body)
+    pages = fetch(nomis_server, tmp_path)
+    with pytest.raises(PublisherFormatError, match="unknown OBS_STATUS 'Z'"):
+        nomis.parse(default_catalog().get("claimant_count"), [p.path for p in pages])
+
+
+def test_changed_code_meaning_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    body = (FIXTURES / "nomis" / "NM_2002_1.data.csv").read_text().replace("Aged 16 - 64", "Aged 16 - 24")
+    nomis_server.serve("NM_2002_1", body)
+    pages = fetch(nomis_server, tmp_path, dataset="population")
+    with pytest.raises(PublisherFormatError, match=r"C_AGE_NAME is 'Aged 16 - 24'.*meaning may have changed"):
+        nomis.parse(default_catalog().get("population"), [p.path for p in pages])
+
+
+def test_not_found_is_not_retried(httpserver, tmp_path: Path) -> None:
+    httpserver.expect_oneshot_request("/api/v01/dataset/NM_162_1.data.csv").respond_with_data("no", 404)
+    with pytest.raises(PublisherHTTPError, match="HTTP 404") as raised:
+        fetch(NomisFixtureServer(httpserver), tmp_path)
+    assert not raised.value.transient
+    assert len(httpserver.log) == 1
+
+
+def test_key_is_sent_but_never_recorded(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve_fixture("NM_162_1")
+    pages = fetch(nomis_server, tmp_path, uid="0xSECRETKEY")
+    assert nomis_server.requests[0]["uid"] == "0xSECRETKEY"
+    assert "SECRETKEY" not in repr(pages[0].record)
+    assert "SECRETKEY" not in (tmp_path / "nomis" / "claimant_count" / "fetches.jsonl").read_text()
+
+
+def test_unchanged_page_costs_a_304_and_reuses_the_archive(
+    nomis_server: NomisFixtureServer, tmp_path: Path
+) -> None:
+    nomis_server.serve_fixture("NM_162_1")
+    first = fetch(nomis_server, tmp_path)
+    by_key = {page.record["request_key"]: page for page in first}
+    second = fetch(nomis_server, tmp_path, previous=by_key.get)
+
+    assert second[0].record["status"] == 304
+    assert second[0].path == first[0].path
+    assert second[0].sha256 == first[0].sha256
+
+
+def test_archive_keeps_the_body_unchanged(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve_fixture("NM_2002_1")
+    (page,) = fetch(nomis_server, tmp_path, dataset="population")
+    assert page.path.read_text() == (FIXTURES / "nomis" / "NM_2002_1.data.csv").read_text()
+    assert page.path.name == f"{page.sha256}.csv"
+    assert page.record["url"].endswith("/api/v01/dataset/NM_2002_1.data.csv")
+
+
+def test_connection_refused_names_the_host(tmp_path: Path) -> None:
+    spec = default_catalog().get("population")
+    with (
+        make_client(FAST_HTTP) as client,
+        pytest.raises(PublisherUnreachable, match=r"could not reach 127\.0\.0\.1"),
+    ):
+        nomis.fetch(
+            client, FAST_HTTP, base_url="http://127.0.0.1:9", spec=spec, geography_codes=GEOGRAPHIES,
+            raw_dir=tmp_path, previous=lambda key: None,
+        )  # fmt: skip
