@@ -81,11 +81,13 @@ def run(
     ] = None,
 ) -> None:
     """Run the monitor once: fetch, load, model, publish the snapshot, render the bulletin."""
-    from sources.catalog import CatalogError
+    from sources.catalog import CatalogError, default_catalog
     from warehouse.db import WarehouseError
     from warehouse.geography import AreaFileError
 
     try:
+        for dataset_id in dataset or []:
+            default_catalog().get(dataset_id)
         code = _run_flow(dataset)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None
@@ -144,3 +146,7 @@ def query(
         for row in result.rows:
             table.add_row(*["" if v is None else str(v) for v in row])
         Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

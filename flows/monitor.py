@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
@@ -78,6 +79,11 @@ class RunSummary:
     unreachable_hosts: set[str] = field(default_factory=set)
     bulletin: Path | None = None
 
+    def fail(self, dataset_id: str, error: PublisherError) -> None:
+        self.failed[dataset_id] = str(error)
+        if isinstance(error, PublisherUnreachable):
+            self.unreachable_hosts.add(error.host)
+
     def describe(self) -> str:
         parts = [f"loaded {len(self.loaded)}", f"unchanged {len(self.unchanged)}"]
         if self.failed:
@@ -97,14 +103,17 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     prepare()
     summary = RunSummary()
     for dataset_id in wanted:
+        publisher = catalog.get(dataset_id).publisher
+        host = httpx.URL(settings.base_url(publisher)).host
         try:
+            if host in summary.unreachable_hosts:
+                # The host did not answer earlier in this run; asking again only delays the report.
+                raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
             result = load(fetch(dataset_id))
         except PublisherError as error:
             logger.error("%s", error)
             steps.record_failure(settings, dataset_id, error)
-            summary.failed[dataset_id] = str(error)
-            if isinstance(error, PublisherUnreachable):
-                summary.unreachable_hosts.add(error.host)
+            summary.fail(dataset_id, error)
             continue
         (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
         logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else

@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 import stamina
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from sources.errors import PublisherHTTPError, PublisherUnreachable
 
@@ -35,6 +36,22 @@ SECRET_PARAMS = frozenset({"uid"})
 
 # httpx logs every request URL at INFO; a Nomis URL carries the `uid` key, which must never be logged.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+logger = logging.getLogger(__name__)
+
+
+def _log_retry(details: RetryDetails) -> None:
+    """One line per retry naming the host and the cause (stamina's own hook names neither)."""
+    cause = details.caused_by
+    if isinstance(cause, _RetryableStatus):
+        host = cause.response.url.host
+    elif isinstance(cause, httpx.RequestError):
+        host = cause.request.url.host
+    else:
+        host = "?"
+    logger.info("retrying %s in %.1f s (retry %d) after %s", host, details.wait_for, details.retry_num, cause)
+
+
+set_on_retry_hooks([_log_retry])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,245 @@
+"""HM Land Registry UK House Price Index: the monthly full file, `UK-HPI-full-file-YYYY-MM.csv`.
+
+The file for month M holds every area and month since 1968 (about 40 MB), republished in full each
+month because recent months are revised. The newest file is found by probing back month by month
+from the current month: a 404 means "not published yet", any other error fails. The file month is
+the `version`; HMLR gives no release date in the file, so the `Last-Modified` date of the download
+stands in as `release_date`.
+
+`match` in a catalog series names the CSV column that holds its value, e.g. `{column: AveragePrice}`,
+`{column: 12m%Change}` or `{column: SalesVolume}`. One row of the file gives one observation per series.
+
+The file is read with DuckDB's CSV reader, typed explicitly, never loaded whole into pandas. Only
+months from `FIRST_MONTH` onward and only areas with the GSS codes of local authorities, regions,
+countries and the UK are kept (the file also has counties and older codes). An empty cell (sales
+volumes lag about two months) is a missing value, never 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import email.utils
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import httpx
+import pandas as pd
+
+from sources.archive import ArchivedPage, archive
+from sources.catalog import DatasetSpec
+from sources.errors import PublisherFormatError, PublisherHTTPError
+from sources.http import HttpConfig, Validators, get
+from sources.observations import period_start, to_frame
+
+PUBLISHER = "landregistry"
+FILE_PATH = "/market-trend-data/house-price-index-data/UK-HPI-full-file-{month}.csv"
+MAX_PROBES = 12
+FIRST_MONTH = "2015-01"  # recent history only: keeps each load a few hundred areas by ~10 years
+
+# The documented header (HMLR "About the UK HPI", data tables). Every column must be there, in any
+# order, so that a renamed column anywhere is looked at before its neighbours are trusted.
+HEADLINE_COLUMNS = (
+    "Date", "RegionName", "AreaCode", "AveragePrice", "Index", "IndexSA",
+    "1m%Change", "12m%Change", "AveragePriceSA", "SalesVolume",
+)  # fmt: skip
+_PRICE_GROUP = ("Price", "Index", "1m%Change", "12m%Change")
+DOCUMENTED_COLUMNS = (
+    *HEADLINE_COLUMNS,
+    *(
+        f"{kind}{suffix}"
+        for kind in ("Detached", "SemiDetached", "Terraced", "Flat")
+        for suffix in _PRICE_GROUP
+    ),
+    *(f"Cash{suffix}" for suffix in (*_PRICE_GROUP, "SalesVolume")),
+    *(f"Mortgage{suffix}" for suffix in (*_PRICE_GROUP, "SalesVolume")),
+    *(f"{kind}{suffix}" for kind in ("FTB", "FOO") for suffix in _PRICE_GROUP),
+    *(f"New{suffix}" for suffix in (*_PRICE_GROUP, "SalesVolume")),
+    *(f"Old{suffix}" for suffix in (*_PRICE_GROUP, "SalesVolume")),
+)
+TEXT_COLUMNS = frozenset({"Date", "RegionName", "AreaCode"})
+# Local authorities (E06 unitary, E07 district, E08 metropolitan, E09 London borough, W06, S12, N09),
+# English regions (E12), the four countries (E92, W92, S92, N92) and the UK (K02).
+AREA_CODE_PATTERN = r"(E0[6-9]|W06|S12|N09|E12|E92|W92|S92|N92|K02)\d{6}"
+STATUS_OK = "ok"
+STATUS_MISSING = "missing"
+
+
+def file_url(base_url: str, month: dt.date) -> str:
+    return base_url.rstrip("/") + FILE_PATH.format(month=f"{month:%Y-%m}")
+
+
+def _months_back(today: dt.date, count: int) -> list[dt.date]:
+    index = today.year * 12 + today.month - 1
+    return [dt.date((index - back) // 12, (index - back) % 12 + 1, 1) for back in range(count)]
+
+
+def fetch(
+    client: httpx.Client,
+    config: HttpConfig,
+    *,
+    base_url: str,
+    spec: DatasetSpec,
+    geography_codes: list[str],
+    raw_dir: Path,
+    previous: Callable[[str], ArchivedPage | None],
+    today: dt.date | None = None,
+) -> list[ArchivedPage]:
+    """Fetch the newest full file into the raw archive (one page); `geography_codes` is unused.
+
+    The whole file is fetched whatever the areas, because HMLR publishes no per-area download of it.
+    """
+    for month in _months_back(today or dt.date.today(), MAX_PROBES):
+        url = file_url(base_url, month)
+        request_key = str(httpx.URL(url, params=[]))
+        last = previous(request_key)
+        validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
+        try:
+            fetched = get(
+                client, config, url, {}, publisher=PUBLISHER, dataset=spec.id, validators=validators
+            )
+        except PublisherHTTPError as error:
+            if error.status == 404:
+                continue
+            raise
+        if fetched.not_modified and last is not None:
+            archived = ArchivedPage(last.path, {**last.record, "status": 304})
+        else:
+            archived = archive(raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=0, ext="csv")
+        read_header(archived.path, spec.id)
+        release = _date_of(archived.record.get("last_modified"))
+        return [
+            ArchivedPage(
+                archived.path, {**archived.record, "version": f"{month:%Y-%m}", "release_date": release}
+            )
+        ]
+    raise PublisherHTTPError(
+        PUBLISHER,
+        spec.id,
+        f"no UK HPI full file in the last {MAX_PROBES} months: every month from "
+        f"{_months_back(today or dt.date.today(), MAX_PROBES)[-1]:%Y-%m} answered 404",
+        404,
+    )
+
+
+def _date_of(http_date: str | None) -> str | None:
+    if not http_date:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(http_date).date().isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def read_header(path: Path, dataset: str) -> list[str]:
+    """The CSV header, after checking the body is the documented CSV with at least one row."""
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # the 64 KiB cut may fall inside a multi-byte character; the header line is ASCII
+        text = head.decode("utf-8-sig", errors="ignore")
+    if text.lstrip()[:1] == "<":
+        raise PublisherFormatError(PUBLISHER, dataset, "the response is an HTML page, not the full-file CSV")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise PublisherFormatError(PUBLISHER, dataset, "the response body is empty")
+    header = next(csv.reader(io.StringIO(lines[0])))
+    missing = [column for column in DOCUMENTED_COLUMNS if column not in header]
+    if missing:
+        unexpected = [column for column in header if column not in DOCUMENTED_COLUMNS]
+        extra = f"; columns not in the documentation: {', '.join(unexpected)}" if unexpected else ""
+        raise PublisherFormatError(
+            PUBLISHER, dataset, f"the full file lacks the column(s) {', '.join(missing)}{extra}"
+        )
+    if len(set(header)) != len(header):
+        raise PublisherFormatError(PUBLISHER, dataset, "the full file repeats a column name")
+    if len(lines) < 2 or not any(line.strip() for line in lines[1:]):
+        raise PublisherFormatError(PUBLISHER, dataset, "the full file has a header but no rows")
+    return header
+
+
+def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
+    """Tidy observations for the catalog's columns, from `FIRST_MONTH`, for GSS local/regional areas."""
+    if len(paths) != 1:
+        raise PublisherFormatError(PUBLISHER, spec.id, f"expected one full file, got {len(paths)}")
+    path = paths[0]
+    header = read_header(path, spec.id)
+    value_columns = [_value_column(spec, series.name, series.match) for series in spec.series]
+    columns = {
+        name: "VARCHAR" if name in TEXT_COLUMNS or name not in value_columns else "DOUBLE" for name in header
+    }
+    selected = ", ".join(_identifier(column) for column in value_columns)
+    types = ", ".join(f"{_literal(name)}: {_literal(kind)}" for name, kind in columns.items())
+    # read_csv takes its options as constants, not prepared parameters, hence the quoted literals
+    query = f"""
+        SELECT strftime(strptime("Date", '%d/%m/%Y'), '%Y-%m') AS period, "AreaCode", "RegionName", {selected}
+        FROM read_csv({_literal(str(path))}, header = true, auto_detect = false, delim = ',', quote = '"',
+                      columns = {{{types}}})
+        WHERE regexp_full_match("AreaCode", ?)
+          AND strptime("Date", '%d/%m/%Y') >= ?::DATE
+        ORDER BY "AreaCode", period
+    """
+    try:
+        with duckdb.connect() as con:
+            rows = con.execute(query, [AREA_CODE_PATTERN, f"{FIRST_MONTH}-01"]).fetchall()
+    except duckdb.Error as error:
+        raise PublisherFormatError(
+            PUBLISHER, spec.id, f"the full file cannot be read as the documented CSV: {error}"
+        ) from None
+    if not rows:
+        raise PublisherFormatError(
+            PUBLISHER, spec.id, f"the full file has no rows for GSS areas from {FIRST_MONTH} onward"
+        )
+    records = []
+    starts: dict[str, dt.date] = {}
+    for period, code, name, *values in rows:
+        start = starts.get(period) or starts.setdefault(period, period_start(period))
+        for series, value in zip(spec.series, values, strict=True):
+            records.append(
+                {
+                    "dataset": spec.id,
+                    "series": series.name,
+                    "geography_code": code,
+                    "geography_name": name,
+                    "period": period,
+                    "period_date": start,
+                    "value": value,
+                    "status": STATUS_MISSING if value is None else STATUS_OK,
+                    "lower": None,
+                    "upper": None,
+                    "unit": series.unit,
+                }
+            )
+    frame = to_frame(records)
+    duplicated = frame.duplicated(["series", "geography_code", "period"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
+        )
+    return frame
+
+
+def _value_column(spec: DatasetSpec, series: str, match: dict[str, str]) -> str:
+    column = match.get("column")
+    if set(match) != {"column"} or column not in DOCUMENTED_COLUMNS or column in TEXT_COLUMNS:
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"series {series}: match must be {{column: <a numeric full-file column>}}, got {match}",
+        )
+    return column
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,90 @@
+"""The `eim` command line: query formats, refusals, unknown datasets, and a run with no network."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows import steps
+from flows.cli import app
+from flows.settings import Settings
+
+runner = CliRunner()
+
+
+def test_query_prints_json_and_csv(loaded_settings: Settings) -> None:
+    sql = "SELECT code, name FROM area WHERE level = 'council' ORDER BY code LIMIT 2"
+    as_json = runner.invoke(app, ["query", sql, "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output) == [
+        {"code": "E08000025", "name": "Birmingham"},
+        {"code": "E08000026", "name": "Coventry"},
+    ]
+    as_csv = runner.invoke(app, ["query", sql, "-f", "csv"])
+    assert list(csv.reader(io.StringIO(as_csv.output))) == [
+        ["code", "name"], ["E08000025", "Birmingham"], ["E08000026", "Coventry"]
+    ]  # fmt: skip
+    as_table = runner.invoke(app, ["query", sql])
+    assert "Birmingham" in as_table.output and as_table.exit_code == 0
+
+
+def test_query_refuses_a_write_with_a_clear_error(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["query", "DELETE FROM observation"])
+    assert result.exit_code == 1
+    assert "DELETE statements are refused: `eim query` only reads" in result.output
+
+
+def test_query_without_a_snapshot_says_what_to_do(eim_env: Path) -> None:
+    result = runner.invoke(app, ["query", "SELECT 1"])
+    assert result.exit_code == 1
+    assert "run `eim run` (or `eim demo`) first" in result.output
+
+
+def test_run_refuses_an_unknown_dataset_before_starting(eim_env: Path) -> None:
+    result = runner.invoke(app, ["run", "--dataset", "not_a_dataset"])
+    assert result.exit_code == 1
+    assert "unknown dataset 'not_a_dataset'" in result.output
+
+
+def _observations(settings: Settings) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute("SELECT * FROM observation ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_run_without_network_fails_fast_and_changes_nothing(loaded_settings: Settings) -> None:
+    bulletin = steps.render(loaded_settings)
+    bulletin_digest = hashlib.sha256(bulletin.read_bytes()).hexdigest()
+    snapshot_digest = hashlib.sha256(loaded_settings.snapshot_path.read_bytes()).hexdigest()
+    observations = _observations(loaded_settings)
+
+    env = {**os.environ, "EIM_NOMIS_URL": "http://nomis.invalid", "EIM_HTTP_RETRIES": "3",
+           "EIM_HTTP_RETRY_BUDGET": "10"}  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run"], env=env, capture_output=True, text=True, timeout=120
+    )
+    elapsed = time.monotonic() - started
+
+    assert done.returncode == 1
+    assert "could not reach nomis.invalid" in done.stderr
+    assert "`eim demo`" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert elapsed < 60
+    assert _observations(loaded_settings) == observations
+    assert hashlib.sha256(bulletin.read_bytes()).hexdigest() == bulletin_digest
+    assert hashlib.sha256(loaded_settings.snapshot_path.read_bytes()).hexdigest() == snapshot_digest

@@ -1,0 +1,77 @@
+"""The end-to-end flow under Prefect, against the demo's replay server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from flows.settings import Settings
+from sources.replay import ReplayServer
+from warehouse import db
+from warehouse.geography import load_area_file
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch):
+    names = {area.code: area.name for area in load_area_file("west-midlands").areas}
+    with ReplayServer(names=names, today=dt.date(2026, 11, 27)) as server:
+        monkeypatch.setenv("EIM_NOMIS_URL", server.url)
+        monkeypatch.setenv("EIM_DEMO", "true")
+        yield server
+
+
+def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayServer) -> None:
+    from flows.monitor import monitor_run
+
+    state = monitor_run(return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert sorted(summary.loaded) == ["claimant_count", "population"]
+    html = summary.bulletin.read_text()
+    assert summary.bulletin == Settings().site_dir / "2026-10" / "index.html"
+    assert "Demonstration data — not official statistics" in html
+    for area in ("West Midlands Combined Authority", "Birmingham", "Coventry", "Dudley", "Sandwell",
+                 "Solihull", "Walsall", "Wolverhampton", "West Midlands (region)", "England",
+                 "United Kingdom"):  # fmt: skip
+        assert f'<th scope="row">{area}</th>' in html
+
+    # A second run with nothing new upstream downloads no body and loads nothing.
+    requests_before = len(replay.requests)
+    again = monitor_run(return_state=True)
+    assert again.is_completed()
+    assert sorted(again.result().unchanged) == ["claimant_count", "population"]
+    with db.connect(Settings().warehouse_path) as con:
+        statuses = con.execute(
+            "SELECT status, count(*) FROM fetch_log GROUP BY status ORDER BY status"
+        ).fetchall()
+    assert statuses == [(200, 2), (304, 2)]
+    assert len(replay.requests) == requests_before + 2
+
+
+def test_a_failing_dataset_fails_the_run_but_the_others_load(
+    prefect_api: str, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.monitor import monitor_run
+    from sources import replay as replay_module
+
+    population = replay_module.NOMIS_DATASETS["NM_2002_1"]
+    relabelled = (population.dimensions[0], replace(population.dimensions[1], labels={"203": "Aged 16 - 24"}))
+    monkeypatch.setitem(replay_module.NOMIS_DATASETS, "NM_2002_1", replace(population, dimensions=relabelled))
+    state = monitor_run(return_state=True)
+
+    assert state.is_failed()
+    summary = state.result(raise_on_failure=False)
+    assert summary.loaded == ["claimant_count"]
+    assert "C_AGE_NAME is 'Aged 16 - 24'" in summary.failed["population"]
+    with db.connect(Settings().warehouse_path) as con:
+        outcomes = con.execute("SELECT dataset, outcome FROM dataset_run ORDER BY dataset").fetchall()
+        datasets = con.execute("SELECT DISTINCT dataset FROM observation").fetchall()
+        error = con.execute("SELECT error FROM dataset_run WHERE outcome = 'failed'").fetchone()[0]
+    assert outcomes == [("claimant_count", "loaded"), ("population", "failed")]
+    assert datasets == [("claimant_count",)]
+    assert "nomis / population" in error
