@@ -56,8 +56,9 @@ SELECT s.indicator_id, i.title, i.unit, i.decimals, i.polarity,
 FROM indicator_summary s
 JOIN indicator i USING (indicator_id)
 JOIN area a ON a.code = s.geography_code
+JOIN area_set b ON b.code = a.code AND b.set_name = 'bulletin'
 WHERE s.indicator_id IN ? AND s.period = ?
-ORDER BY i.indicator_id, a.sort_order
+ORDER BY i.indicator_id, b.sort_order
 """
 
 

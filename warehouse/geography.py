@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 AREAS = resources.files("warehouse") / "areas"
-GSS_CODE = r"^[EKWSN]\d{8}$"
+# A GSS code, or a local code for an area the ONS does not define (e.g. the WMCA 3-LEP area).
+AREA_CODE = r"^([EKWSN]\d{8}|LOCAL-[A-Z0-9-]+)$"
 Level = Literal["council", "combined_authority", "lep_area", "region", "country", "uk"]
 
 
@@ -26,7 +27,7 @@ class AreaFileError(ValueError):
 class Area(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: str = Field(pattern=GSS_CODE)
+    code: str = Field(pattern=AREA_CODE)
     name: str = Field(min_length=1)
     short_name: str = ""
     level: Level
@@ -41,9 +42,11 @@ class AreaSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    focus: str = Field(pattern=GSS_CODE)
+    focus: str = Field(pattern=AREA_CODE)
     roles: dict[Literal["region", "england", "uk"], str]
     areas: tuple[Area, ...]
+    rank_sets: dict[str, tuple[str, ...]] = {}
+    bulletin_areas: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _codes_resolve(self) -> AreaSet:
@@ -55,6 +58,10 @@ class AreaSet(BaseModel):
         for role, code in [("focus", self.focus), *self.roles.items()]:
             if code not in known:
                 raise ValueError(f"{role} area {code} is not in the areas list")
+        for set_name, members in [*self.rank_sets.items(), ("bulletin_areas", self.bulletin_areas)]:
+            unknown = set(members) - known
+            if unknown:
+                raise ValueError(f"{set_name} lists areas not in the list: {sorted(unknown)}")
         for area in self.areas:
             unknown = set(area.members) - known
             if unknown:
@@ -71,6 +78,14 @@ class AreaSet(BaseModel):
         return {area.code: area for area in self.areas}
 
     @property
+    def bulletin(self) -> tuple[str, ...]:
+        """The bulletin's table rows: as listed, or the focus, its members and the comparators."""
+        if self.bulletin_areas:
+            return self.bulletin_areas
+        focus = self.by_code[self.focus]
+        return (focus.code, *focus.members, *self.roles.values())
+
+    @property
     def fetch_codes(self) -> list[str]:
         """Areas the publishers are asked for: every area that is not computed from members."""
         return [area.code for area in self.areas if not area.members]
@@ -81,8 +96,37 @@ def packaged_area_names() -> list[str]:
                   if entry.name.endswith(".yaml"))  # fmt: skip
 
 
+def _read_yaml(source: str, text: str) -> dict:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise AreaFileError(f"area file {source} is not valid YAML:\n{error}") from None
+    if not isinstance(raw, dict):
+        raise AreaFileError(f"area file {source}: expected a mapping at the top level")
+    return raw
+
+
+def _with_includes(raw: dict, source: str) -> dict:
+    """Merge `include:`d common files (areas and rank sets) under the file's own entries."""
+    includes = raw.pop("include", [])
+    if not isinstance(includes, list):
+        raise AreaFileError(f"area file {source}: `include` must be a list of names")
+    own = {area.get("code"): area for area in raw.get("areas") or [] if isinstance(area, dict)}
+    merged_areas, rank_sets = [], {}
+    for name in includes:
+        common = AREAS / "common" / f"{name}.yaml"
+        if not common.is_file():
+            raise AreaFileError(f"area file {source} includes {name!r}, which is not a packaged file")
+        included = _read_yaml(f"common/{name}.yaml", common.read_text(encoding="utf-8"))
+        merged_areas += [a for a in included.get("areas", []) if a.get("code") not in own]
+        rank_sets.update(included.get("rank_sets", {}))
+    raw["areas"] = merged_areas + list(own.values())
+    raw["rank_sets"] = {**rank_sets, **(raw.get("rank_sets") or {})}
+    return raw
+
+
 def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet:
-    """Load a packaged area file by name, or a custom one by path."""
+    """Load a packaged area file by name, or a custom one by path (which may include common files)."""
     if path is None:
         name = name or "west-midlands"
         if name not in packaged_area_names():
@@ -97,8 +141,8 @@ def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet
         except OSError as error:
             raise AreaFileError(f"cannot read area file {path}: {error}") from None
     try:
-        return AreaSet.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as error:
+        return AreaSet.model_validate(_with_includes(_read_yaml(source, text), source))
+    except ValidationError as error:
         raise AreaFileError(f"area file {source} is malformed:\n{error}") from None
 
 
@@ -106,7 +150,7 @@ def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
     """Replace the area tables with this area set, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("area", "area_member", "area_role"):
+        for table in ("area", "area_member", "area_role", "area_set"):
             con.execute(f"DELETE FROM {table}")
         for order, area in enumerate(area_set.areas):
             con.execute(
@@ -117,6 +161,9 @@ def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
                 con.execute("INSERT INTO area_member VALUES (?, ?)", [area.code, member])
         for role, code in [("focus", area_set.focus), *area_set.roles.items()]:
             con.execute("INSERT INTO area_role VALUES (?, ?)", [role, code])
+        for set_name, codes in [*area_set.rank_sets.items(), ("bulletin", area_set.bulletin)]:
+            for order, code in enumerate(codes):
+                con.execute("INSERT INTO area_set VALUES (?, ?, ?)", [set_name, code, order])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
