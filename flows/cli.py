@@ -107,7 +107,8 @@ def demo() -> None:
     except AreaFileError as error:
         raise _fail(str(error)) from None
     names = {area.code: area.name for area in areas.areas}
-    with ReplayServer(names=names) as server:
+    members = {area.code: area.members for area in areas.areas if area.members}
+    with ReplayServer(names=names, members=members) as server:
         for publisher, url in server.base_urls.items():
             os.environ[f"EIM_{publisher.upper()}_URL"] = url
         os.environ["EIM_DEMO"] = "true"

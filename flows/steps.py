@@ -13,7 +13,7 @@ import pandas as pd
 
 from flows.settings import Settings
 from reports.bulletin import render_bulletin
-from sources import nomis
+from sources import govuk, landregistry, nomis, ons_api, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
 from sources.errors import PublisherFormatError
@@ -36,7 +36,13 @@ from warehouse.snapshot import publish_snapshot
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
 # raw_dir, previous, ...) -> list[ArchivedPage]` and `parse(spec, paths) -> DataFrame`.
-PUBLISHERS = {"nomis": nomis}
+PUBLISHERS = {
+    "nomis": nomis,
+    "ons_api": ons_api,
+    "ons_web": ons_web,
+    "landregistry": landregistry,
+    "govuk": govuk,
+}
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,15 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
     if spec.publisher == "nomis":
         uid = settings.nomis_uid.get_secret_value() if settings.nomis_uid else None
         options = {"uid": uid, "page_size": settings.nomis_page_size}
+    areas = areas_for(settings)
+    codes = areas.fetch_codes + (areas.published_composite_codes if spec.request_composites else [])
     with make_client(settings.http_config()) as client:
         pages = PUBLISHERS[spec.publisher].fetch(
             client,
             settings.http_config(),
             base_url=settings.base_url(spec.publisher),
             spec=spec,
-            geography_codes=areas_for(settings).fetch_codes,
+            geography_codes=codes,
             raw_dir=settings.raw_dir,
             previous=previous,
             **options,
@@ -129,6 +137,8 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame 
                 publisher=outcome.publisher,
                 fetch_records=records,
                 observations=frame,
+                release_date=_first(records, "release_date"),
+                version=_first(records, "version"),
             )
         record_run(
             con,
@@ -138,6 +148,11 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame 
             rows_new=result.rows_new,
         )
     return result
+
+
+def _first(records: list[dict], key: str) -> str | None:
+    """The publisher's own release date or version, from the first page that states it."""
+    return next((r[key] for r in records if r.get(key)), None)
 
 
 def record_failure(settings: Settings, dataset_id: str, error: Exception) -> None:

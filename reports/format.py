@@ -5,23 +5,11 @@ Rounding is half-up on the decimal value, as published tables do, not Python's h
 
 from __future__ import annotations
 
+import calendar
 from decimal import ROUND_HALF_UP, Decimal
 
 MISSING = "missing"
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTHS = calendar.month_name[1:]
 
 
 def rounded(value: float, decimals: int) -> Decimal:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
@@ -24,9 +24,19 @@ class SeriesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank"]
+    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]
     match: dict[str, str]
     labels: dict[str, str] = {}
+    # Nomis: the row that carries this series' sampling uncertainty (same codes, these overridden),
+    # as a 95% half-width (APS "Confidence") or a coefficient of variation in per cent (ASHE).
+    interval: dict[str, str] = {}
+    interval_kind: Literal["half_width", "cv_percent"] | None = None
+
+    @model_validator(mode="after")
+    def _interval_complete(self) -> SeriesSpec:
+        if bool(self.interval) != bool(self.interval_kind):
+            raise ValueError(f"series {self.name}: interval and interval_kind go together")
+        return self
 
     @field_validator("labels")
     @classmethod
@@ -48,6 +58,7 @@ class DatasetSpec(BaseModel):
     source_id: str
     cadence: Cadence
     load_policy: Literal["merge"]
+    request_composites: bool = False
     query: dict[str, str] = {}
     series: tuple[SeriesSpec, ...]
 

@@ -169,37 +169,95 @@ def _check_page(page: NomisPage, dataset: str, offset: int, limit: int) -> None:
 
 
 def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
-    """Turn the pages of one fetch into tidy observations, checking codes, labels and statuses."""
-    records = []
+    """Turn the pages of one fetch into tidy observations, checking codes, labels and statuses.
+
+    A series whose `match` lists several codes for one dimension (`"119,120,121"`) is the sum of
+    those rows, and missing if any of them is. A series with an `interval` takes its confidence
+    interval from the row the interval names.
+    """
+    records: dict[tuple[str, str, str], dict] = {}
+    parts: dict[tuple[str, str, str], set[tuple]] = {}
+    spreads: dict[tuple[str, str, str], float | None] = {}
     for path in paths:
         for row in read_page(path.read_bytes(), spec.id).rows:
-            series = _series_for(spec, row)
-            records.append(_observation(spec, series, row))
-    frame = to_frame(records)
-    duplicated = frame.duplicated(["series", "geography_code", "period"])
-    if duplicated.any():
-        first = frame[duplicated].iloc[0]
-        raise PublisherFormatError(
-            PUBLISHER,
-            spec.id,
-            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
-        )
-    return frame
+            series, is_interval = _series_for(spec, row)
+            observation = _observation(spec, series, row)
+            key = (series.name, row["GEOGRAPHY_CODE"], row["DATE"])
+            if is_interval:
+                if key in spreads:
+                    _duplicate(spec, key)
+                spreads[key] = observation["value"]
+                continue
+            part = tuple(row.get(column) for column in series.match)
+            if part in parts.setdefault(key, set()):
+                _duplicate(spec, key)
+            parts[key].add(part)
+            held = records.get(key)
+            if held is None:
+                records[key] = observation
+            elif held["value"] is None or observation["value"] is None:
+                missing_status = held["status"] if held["value"] is None else observation["status"]
+                held.update(value=None, status=missing_status)
+            else:
+                held["value"] += observation["value"]
+    by_name = {series.name: series for series in spec.series}
+    for key, record in records.items():
+        series = by_name[key[0]]
+        expected = _combinations(series)
+        if len(parts[key]) != expected:
+            raise PublisherFormatError(
+                PUBLISHER,
+                spec.id,
+                f"{key[0]} for {key[1]} in {key[2]} sums {len(parts[key])} of its {expected} rows",
+            )
+        if series.interval:
+            _apply_interval(record, series, spreads.get(key))
+    return to_frame(list(records.values()))
 
 
-def _series_for(spec: DatasetSpec, row: dict[str, str]) -> SeriesSpec:
+def _duplicate(spec: DatasetSpec, key: tuple[str, str, str]) -> None:
+    raise PublisherFormatError(
+        PUBLISHER, spec.id, f"duplicated rows, e.g. {key[0]} for {key[1]} in {key[2]}"
+    )
+
+
+def _combinations(series: SeriesSpec) -> int:
+    count = 1
+    for code in series.match.values():
+        count *= len(code.split(","))
+    return count
+
+
+def _apply_interval(record: dict, series: SeriesSpec, spread: float | None) -> None:
+    value = record["value"]
+    if value is None or spread is None:
+        return
+    half_width = spread if series.interval_kind == "half_width" else 1.96 * spread / 100 * value
+    record["lower"], record["upper"] = value - half_width, value + half_width
+
+
+def _matches(row: dict[str, str], match: dict[str, str]) -> bool:
+    return all(row.get(column) in codes.split(",") for column, codes in match.items())
+
+
+def _series_for(spec: DatasetSpec, row: dict[str, str]) -> tuple[SeriesSpec, bool]:
+    """The series a row belongs to, and whether it is that series' interval row."""
     for series in spec.series:
-        if all(row.get(column) == code for column, code in series.match.items()):
-            for column, pattern in series.labels.items():
-                label = row.get(column)
-                if label is None or not re.fullmatch(pattern, label, flags=re.IGNORECASE):
-                    raise PublisherFormatError(
-                        PUBLISHER,
-                        spec.id,
-                        f"{column} is {label!r} for series {series.name}, expected /{pattern}/: "
-                        "the code's meaning may have changed",
-                    )
-            return series
+        is_interval = bool(series.interval) and _matches(row, {**series.match, **series.interval})
+        if not is_interval and not _matches(row, series.match):
+            continue
+        for column, pattern in series.labels.items():
+            if is_interval and column in {f"{c}_NAME" for c in series.interval}:
+                continue
+            label = row.get(column)
+            if label is None or not re.fullmatch(pattern, label, flags=re.IGNORECASE):
+                raise PublisherFormatError(
+                    PUBLISHER,
+                    spec.id,
+                    f"{column} is {label!r} for series {series.name}, expected /{pattern}/: "
+                    "the code's meaning may have changed",
+                )
+        return series, is_interval
     codes = {column: row.get(column) for s in spec.series for column in s.match}
     raise PublisherFormatError(PUBLISHER, spec.id, f"a row matches no catalog series: {codes}")
 

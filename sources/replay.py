@@ -2,15 +2,17 @@
 
 It serves the illustrative samples of `sources.samples` in each publisher's exact format (column
 names, status markers, paging, ETag / 304), so the real fetch code runs unchanged against it: only
-the base URLs differ.
+the base URLs differ. Nomis is emulated here; the other publishers in `replay_*` modules.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sources import nomis, samples
+from sources import nomis, replay_govuk, replay_landregistry, replay_ons, samples
 from sources.emulation import Reply
 
 DIMENSION_SUFFIXES = ("", "_NAME", "_CODE", "_TYPE", "_TYPECODE", "_SORTORDER")
@@ -27,6 +29,12 @@ TRAILING_COLUMNS = (
     "MEASURES", "MEASURES_NAME", "OBS_VALUE", "OBS_STATUS", "OBS_STATUS_NAME",
     "OBS_CONF", "OBS_CONF_NAME", "URN", "RECORD_OFFSET", "RECORD_COUNT",
 )  # fmt: skip
+MEASURES_LABELS = {
+    "20100": "Value", "20599": "Variable", "21001": "Numerator", "21002": "Denominator",
+    "21003": "Confidence", "20701": "Confidence",
+}  # fmt: skip
+MONTH_NAMES = calendar.month_name[1:]
+EMULATORS = (replay_ons.route, replay_landregistry.route, replay_govuk.route)
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,14 @@ class Dimension:
     labels: dict[str, str]  # code -> label
 
 
+Value = Callable[["NomisEmulator", str, dict[str, str], str, str], float | None]
+
+
 @dataclass(frozen=True)
 class NomisDataset:
     dimensions: tuple[Dimension, ...]
     periods: Callable[[dt.date], list[str]]
-    value: Callable[[str, dict[str, str], str, dt.date], float | None]
+    value: Value
 
 
 def _months(today: dt.date) -> list[str]:
@@ -49,29 +60,101 @@ def _months(today: dt.date) -> list[str]:
     return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - 119, index + 1)]
 
 
-def _years(today: dt.date) -> list[str]:
-    latest = samples.latest_population_year(today)
-    return [str(y) for y in range(latest - 14, latest + 1)]
+def _years(latest: Callable[[dt.date], int]) -> Callable[[dt.date], list[str]]:
+    return lambda today: [str(y) for y in range(latest(today) - 14, latest(today) + 1)]
 
 
-def _claimant_value(code: str, dims: dict[str, str], period: str, today: dt.date) -> float:
+def _quarters(today: dt.date) -> list[str]:
+    return [f"{d:%Y-%m}" for d in samples.quarter_ends(today)]
+
+
+def _population_year(emulator: NomisEmulator, month: dt.date) -> int:
+    return min(month.year, samples.latest_population_year(emulator.today))
+
+
+def _claimants(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
     month = dt.date.fromisoformat(period + "-01")
-    count = samples.claimant_count(code, month)
+    youth = dims["AGE"] == "11"
+    count = emulator.total(
+        code, lambda c: (samples.youth_claimant_count if youth else samples.claimant_count)(c, month)
+    )
     if dims["MEASURE"] == "1":
         return count
-    population_year = min(month.year, samples.latest_population_year(today))
-    return round(count / samples.residents_16_64(code, population_year) * 100, 1)
+    residents = samples.residents_18_24 if youth else samples.residents_16_64
+    year = _population_year(emulator, month)
+    return round(count / emulator.total(code, lambda c: residents(c, year)) * 100, 1)
 
 
-def _population_value(code: str, dims: dict[str, str], period: str, today: dt.date) -> float:
-    return samples.residents_16_64(code, int(period))
+def _population(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
+    year, age = int(period), dims["C_AGE"]
+    if age == "200":
+        return emulator.total(code, lambda c: samples.residents_all_ages(c, year))
+    if age == "203":
+        return emulator.total(code, lambda c: samples.residents_16_64(c, year))
+    share = 0.13 + 0.02 * samples.unit_hash("age", age)  # single years 18-24 split the band unevenly
+    return emulator.total(code, lambda c: int(samples.residents_18_24(c, year) * share))
 
 
+def _aps(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
+    end = dt.date.fromisoformat(period + "-01")
+    variable = dims["VARIABLE"]
+
+    def denominator(c: str) -> int:
+        people = samples.residents_16_64(c, end.year)
+        return int(round(people * (0.78 if variable == "83" else 1.0), -2))
+
+    def numerator(c: str) -> int:
+        return int(round(denominator(c) * samples.aps_rate(c, variable, end) / 100, -2))
+
+    num, den = emulator.total(code, numerator), emulator.total(code, denominator)
+    if measure == "21001":
+        return num
+    if measure == "21002":
+        return den
+    rate = num / den * 100
+    if measure == "20599":
+        return round(rate, 1)
+    # A 95% half-width from a sample of about one in 300 residents.
+    return round(1.96 * (rate * (100 - rate) / max(den / 300, 1)) ** 0.5, 1)
+
+
+def _ashe(place: str) -> Value:
+    def value(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
+        members = emulator.members.get(code) or (code,)
+        pay = sum(samples.median_weekly_pay(c, int(period), place) for c in members) / len(members)
+        return round(pay, 1) if measure == "20100" else round(2.0 + 4 * samples.unit_hash("cv", code), 1)
+
+    return value
+
+
+def _annual(count: Callable[[str, int], int]) -> Value:
+    def value(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
+        return emulator.total(code, lambda c: count(c, int(period)))
+
+    return value
+
+
+def _jobs_density(
+    emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str
+) -> float:
+    year = int(period)
+    jobs = emulator.total(code, lambda c: samples.total_jobs(c, year))
+    if dims["ITEM"] == "1":
+        return jobs
+    return round(jobs / emulator.total(code, lambda c: samples.residents_16_64(c, year)), 2)
+
+
+GENDER = Dimension("GENDER", "gender", {"0": "Total"})
+ASHE_DIMENSIONS = (
+    Dimension("SEX", "sex", {"8": "Full Time Workers"}),
+    Dimension("ITEM", "item", {"2": "Median"}),
+    Dimension("PAY", "pay", {"1": "Weekly pay - gross"}),
+)
 NOMIS_DATASETS = {
     "NM_162_1": NomisDataset(
         dimensions=(
-            Dimension("GENDER", "gender", {"0": "Total"}),
-            Dimension("AGE", "age", {"0": "All categories: Age 16+"}),
+            GENDER,
+            Dimension("AGE", "age", {"0": "All categories: Age 16+", "11": "Aged 18-24"}),
             Dimension(
                 "MEASURE",
                 "measure",
@@ -82,32 +165,65 @@ NOMIS_DATASETS = {
             ),
         ),
         periods=_months,
-        value=_claimant_value,
+        value=_claimants,
     ),
     "NM_2002_1": NomisDataset(
         dimensions=(
-            Dimension("GENDER", "gender", {"0": "Total"}),
-            Dimension("C_AGE", "c_age", {"203": "Aged 16 - 64"}),
+            GENDER,
+            Dimension(
+                "C_AGE",
+                "c_age",
+                {
+                    "200": "All Ages",
+                    "203": "Aged 16 - 64",
+                    **{str(101 + age): f"Age {age}" for age in range(18, 25)},
+                },
+            ),
         ),
-        periods=_years,
-        value=_population_value,
+        periods=_years(samples.latest_population_year),
+        value=_population,
+    ),
+    "NM_17_5": NomisDataset(
+        dimensions=(
+            Dimension(
+                "VARIABLE",
+                "variable",
+                {
+                    "45": "Employment rate - aged 16-64",
+                    "83": "Unemployment rate - aged 16+",
+                    "111": "% who are economically inactive - aged 16-64",
+                },
+            ),
+        ),
+        periods=_quarters,
+        value=_aps,
+    ),
+    "NM_30_1": NomisDataset(ASHE_DIMENSIONS, _years(lambda t: t.year - 1), _ashe("residence")),
+    "NM_99_1": NomisDataset(ASHE_DIMENSIONS, _years(lambda t: t.year - 1), _ashe("workplace")),
+    "NM_142_1": NomisDataset(
+        dimensions=(
+            Dimension("INDUSTRY", "industry", {"37748736": "Total"}),
+            Dimension("EMPLOYMENT_SIZEBAND", "employment_sizeband", {"0": "Total"}),
+            Dimension("LEGAL_STATUS", "legal_status", {"0": "Total"}),
+        ),
+        periods=_years(lambda t: t.year),
+        value=_annual(samples.enterprises),
+    ),
+    "NM_189_1": NomisDataset(
+        dimensions=(
+            Dimension("INDUSTRY", "industry", {"37748736": "Total"}),
+            Dimension("EMPLOYMENT_STATUS", "employment_status", {"1": "Employees"}),
+            Dimension("MEASURE", "measure", {"1": "Count"}),
+        ),
+        periods=_years(lambda t: t.year - 2),
+        value=_annual(samples.employees),
+    ),
+    "NM_57_1": NomisDataset(
+        dimensions=(Dimension("ITEM", "item", {"1": "Total jobs", "3": "Jobs density"}),),
+        periods=_years(lambda t: t.year - 2),
+        value=_jobs_density,
     ),
 }
-MEASURES_LABELS = {"20100": "Value"}
-MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def _select_periods(expression: str, periods: list[str]) -> list[str]:
@@ -137,11 +253,24 @@ def _period_name(period: str) -> str:
     return period
 
 
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
 class NomisEmulator:
-    def __init__(self, today: dt.date, names: dict[str, str], page_limit: int) -> None:
+    def __init__(
+        self, today: dt.date, names: dict[str, str], members: dict[str, tuple[str, ...]], page_limit: int
+    ) -> None:
         self.today = today
         self.names = names
+        self.members = members
         self.page_limit = page_limit
+
+    def total(self, code: str, value: Callable[[str], float]) -> float:
+        """A composite area's figure is its members' total, as the publisher computes it."""
+        return sum(value(member) for member in self.members.get(code) or (code,))
 
     def rows(self, source_id: str, query: dict[str, str]) -> Iterator[list[str]]:
         spec = NOMIS_DATASETS[source_id]
@@ -160,10 +289,10 @@ class NomisEmulator:
         periods = _select_periods(query.get("time", "latest"), spec.periods(self.today))
         for p_order, period in enumerate(periods):
             for g_order, code in enumerate(geographies):
-                for combo in _product(choices):
+                for combo in itertools.product(*choices):
                     for measure in measures:
                         dims = {dim.name: c for dim, c in combo}
-                        value = spec.value(code, dims, period, self.today)
+                        value = spec.value(self, code, dims, measure, period)
                         row = [period, _period_name(period), period, "date", "0", str(p_order)]
                         row += [str(2013265900 + g_order), self.names[code], code,
                                 "areas", "0", str(g_order)]  # fmt: skip
@@ -197,33 +326,20 @@ class NomisEmulator:
         return Reply(200, out.getvalue().encode(), "text/csv; charset=utf-8")
 
 
-def _product(choices: list[list]) -> Iterator[tuple]:
-    if not choices:
-        yield ()
-        return
-    for first in choices[0]:
-        for rest in _product(choices[1:]):
-            yield (first, *rest)
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
 class ReplayServer:
-    """Serve the publishers' formats on 127.0.0.1; `base_urls` maps publisher -> URL."""
+    """Serve every publisher's format on 127.0.0.1; `base_urls` maps publisher -> URL."""
 
     def __init__(
         self,
         *,
         names: dict[str, str],
+        members: dict[str, tuple[str, ...]] | None = None,
         today: dt.date | None = None,
         nomis_page_limit: int = nomis.GUEST_PAGE_LIMIT,
     ) -> None:
         self.today = today or dt.date.today()
-        self.nomis = NomisEmulator(self.today, names, nomis_page_limit)
+        self.names = names
+        self.nomis = NomisEmulator(self.today, names, members or {}, nomis_page_limit)
         self.requests: list[str] = []
         self.last_modified = format_datetime(
             dt.datetime.combine(self.today, dt.time(9, 30), tzinfo=dt.UTC), usegmt=True
@@ -238,11 +354,21 @@ class ReplayServer:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        return {"nomis": self.url}
+        return {
+            "nomis": self.url,
+            "ons_api": self.url + "/v1",
+            "ons_web": self.url,
+            "landregistry": self.url,
+            "govuk": self.url,
+        }
 
     def route(self, path: str, query: dict[str, str]) -> Reply:
         if m := re.fullmatch(r"/api/v01/dataset/(NM_\d+_\d+)\.data\.csv", path):
             return self.nomis.reply(m[1], query)
+        for emulator in EMULATORS:
+            reply = emulator(path, query, today=self.today, names=self.names, base_url=self.url)
+            if reply is not None:
+                return reply
         return Reply(404, b"Not found")
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

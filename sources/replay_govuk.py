@@ -22,7 +22,7 @@ from functools import lru_cache
 from openpyxl import Workbook
 
 from sources.emulation import Reply
-from sources.samples import _unit_hash
+from sources.samples import unit_hash
 
 CONTENT_PREFIX = "/api/content/"
 UPLOADS_PATH = "/government/uploads/system/uploads/attachment_data/file/{number}/{name}"
@@ -71,23 +71,23 @@ class ContentItem:
 
 
 def imd_rank(code: str) -> int:
-    return IMD_RANKS.get(code) or 1 + int((LAD_COUNT_2019 - 1) * _unit_hash("imd", code))
+    return IMD_RANKS.get(code) or 1 + int((LAD_COUNT_2019 - 1) * unit_hash("imd", code))
 
 
 def luf_bids(code: str) -> list[tuple[str, str, int]]:
     """(round, bid name, amount in £) for the area: up to one successful bid per round."""
     bids = []
     for number, round_name in enumerate(LUF_ROUNDS, start=1):
-        draw = _unit_hash("luf", code, round_name)
+        draw = unit_hash("luf", code, round_name)
         if draw < 0.45:
             continue
-        amount = int(round(4_000_000 + 16_000_000 * _unit_hash("luf-amount", code, round_name), -3))
+        amount = int(round(4_000_000 + 16_000_000 * unit_hash("luf-amount", code, round_name), -3))
         bids.append((round_name, f"Illustrative regeneration scheme {number}", amount))
     return bids
 
 
 def luf_priority_category(code: str) -> int:
-    return 1 + int(3 * _unit_hash("luf-priority", code))
+    return 1 + int(3 * unit_hash("luf-priority", code))
 
 
 def deterministic_xlsx(workbook: Workbook) -> bytes:
@@ -221,7 +221,7 @@ def content_json(path: str, base_url: str) -> bytes:
     ]
     document = {
         "base_path": f"/{path}",
-        "content_id": f"{int(_unit_hash('content', path) * 2**64):016x}",
+        "content_id": f"{int(unit_hash('content', path) * 2**64):016x}",
         "document_type": "official_statistics" if "statistics" in path else "policy_paper",
         "first_published_at": item.first_published_at,
         "public_updated_at": item.public_updated_at,

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from sources.emulation import Reply
 from sources.landregistry import DOCUMENTED_COLUMNS, FILE_PATH
-from sources.samples import _unit_hash
+from sources.samples import unit_hash
 
 FILE_ROUTE = re.compile(re.escape(FILE_PATH).replace(r"\{month\}", r"(\d{4})-(\d{2})"))
 REGIONS = {
@@ -58,7 +58,7 @@ def _month_range(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def average_price(code: str, month: dt.date) -> float:
     """Level for the area in January 2015, about 4% a year growth, a small seasonal swing."""
-    level = 110_000 + 260_000 * _unit_hash("hpi", code)
+    level = 110_000 + 260_000 * unit_hash("hpi", code)
     months = (month.year - 2015) * 12 + month.month - 1
     seasonal = 1 + 0.012 * math.sin(2 * math.pi * (month.month - 4) / 12)
     return level * (1.0033**months) * seasonal
@@ -66,7 +66,7 @@ def average_price(code: str, month: dt.date) -> float:
 
 def sales_volume(code: str, month: dt.date) -> int:
     base = 9000 if code[:3] in {"E92", "K02"} else 3000 if code.startswith("E12") else 400
-    scale = 1 + 4 * _unit_hash("sales", code)
+    scale = 1 + 4 * unit_hash("sales", code)
     return int(base * scale * (1 + 0.2 * math.sin(2 * math.pi * (month.month - 2) / 12)))
 
 

@@ -25,7 +25,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sources.emulation import Reply
-from sources.samples import _unit_hash
+from sources.samples import unit_hash
 
 EDITION = "time-series"
 DATASET_ROUTE = re.compile(r"/v1/datasets/([a-z0-9-]+)(/editions(?:/([a-z0-9-]+)(?:/versions/(\d+))?)?)?")
@@ -188,8 +188,8 @@ def _regional_gdp(today: dt.date, names: dict[str, str]) -> CmdVersion:
     for year in range(latest - 14, latest + 1):
         for code, gss, name in areas:
             per_head = GDP_PER_HEAD_2023[gss] * 1.035 ** (year - 2023) * (0.91 if year == 2020 else 1.0)
-            per_head *= 1 + 0.02 * (_unit_hash("gdp", gss, str(year)) - 0.5)
-            total = per_head * (1_000_000 + 9_000_000 * _unit_hash("people", gss)) / 1e6
+            per_head *= 1 + 0.02 * (unit_hash("gdp", gss, str(year)) - 0.5)
+            total = per_head * (1_000_000 + 9_000_000 * unit_hash("people", gss)) / 1e6
             for unit, unit_label, value in (
                 ("pounds-per-head", "£ per head", round(per_head)),
                 ("pounds-million", "£ million, current prices", round(total)),
@@ -242,16 +242,16 @@ def _wellbeing(today: dt.date, names: dict[str, str]) -> CmdVersion:
                 ("happiness", "Happiness", 7.4),
             ):
                 row = [period, period, code, name, measure, label, "average-mean", "Average (mean)"]
-                if code not in large and end < latest and _unit_hash("wb-x", code, period, measure) < 0.04:
+                if code not in large and end < latest and unit_hash("wb-x", code, period, measure) < 0.04:
                     rows.append(["", "x", "", "", *row])
                     continue
                 value = (
                     base
-                    + 0.4 * (_unit_hash("wb", code, measure) - 0.5)
-                    + 0.1 * _unit_hash("wb", code, period)
+                    + 0.4 * (unit_hash("wb", code, measure) - 0.5)
+                    + 0.1 * unit_hash("wb", code, period)
                 )
                 value -= 0.2 if period == "2020-21" else 0.0
-                half = 0.03 if code in large else 0.08 + 0.12 * _unit_hash("wb-ci", code, period)
+                half = 0.03 if code in large else 0.08 + 0.12 * unit_hash("wb-ci", code, period)
                 rows.append([f"{value:.2f}", "", f"{value - half:.2f}", f"{value + half:.2f}", *row])
     return CmdVersion(
         "Personal well-being estimates by local authority",
@@ -276,9 +276,9 @@ def _job_adverts(today: dt.date, names: dict[str, str]) -> CmdVersion:
                 ("it-computing", "IT / Computing", 0.8),
             ):
                 level = (
-                    _interpolate(ADVERTS_PATH, index - base) * scale * (0.9 + 0.2 * _unit_hash("ads", gss))
+                    _interpolate(ADVERTS_PATH, index - base) * scale * (0.9 + 0.2 * unit_hash("ads", gss))
                 )
-                value = round(level + 2 * (_unit_hash("ads", gss, label, category) - 0.5), 1)
+                value = round(level + 2 * (unit_hash("ads", gss, label, category) - 0.5), 1)
                 rows.append([_number(value), label, label, code, name, category, category_label])
     release = _month(latest + 1).replace(day=8)
     return CmdVersion(
@@ -412,7 +412,7 @@ def _time_series(topic: str, cdid: str, dataset: str, today: dt.date) -> Reply:
         month = _month(index)
         cpi = _interpolate(path, index)
         rate = cpi if cdid == "d7g7" else 0.85 * cpi + 0.5
-        rates[month] = round(rate + 0.2 * (_unit_hash("cpi", cdid, month.isoformat()) - 0.5), 1)
+        rates[month] = round(rate + 0.2 * (unit_hash("cpi", cdid, month.isoformat()) - 0.5), 1)
     months = [
         {
             "date": f"{m.year} {m.strftime('%b').upper()}",

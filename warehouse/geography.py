@@ -86,6 +86,11 @@ class AreaSet(BaseModel):
         return (focus.code, *focus.members, *self.roles.values())
 
     @property
+    def published_composite_codes(self) -> list[str]:
+        """Composite areas with GSS codes, which some publishers compute themselves."""
+        return [area.code for area in self.areas if area.members and not area.code.startswith("LOCAL-")]
+
+    @property
     def fetch_codes(self) -> list[str]:
         """Areas the publishers are asked for: every area that is not computed from members."""
         return [area.code for area in self.areas if not area.members]

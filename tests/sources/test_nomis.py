@@ -55,7 +55,7 @@ def test_requests_gss_codes_and_catalog_dimensions(nomis_server: NomisFixtureSer
     fetch(nomis_server, tmp_path)
     sent = nomis_server.requests[0]
     assert sent["geography"] == ",".join(GEOGRAPHIES)
-    assert (sent["gender"], sent["age"], sent["measure"], sent["measures"]) == ("0", "0", "1,2", "20100")
+    assert (sent["gender"], sent["age"], sent["measure"], sent["measures"]) == ("0", "0,11", "1,2", "20100")
 
 
 def test_pages_with_record_offset(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
