@@ -216,9 +216,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
 
 
 def _duplicate(spec: DatasetSpec, key: tuple[str, str, str]) -> None:
-    raise PublisherFormatError(
-        PUBLISHER, spec.id, f"duplicated rows, e.g. {key[0]} for {key[1]} in {key[2]}"
-    )
+    raise PublisherFormatError(PUBLISHER, spec.id, f"duplicated rows, e.g. {key[0]} for {key[1]} in {key[2]}")
 
 
 def _combinations(series: SeriesSpec) -> int:

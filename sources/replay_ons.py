@@ -246,9 +246,7 @@ def _wellbeing(today: dt.date, names: dict[str, str]) -> CmdVersion:
                     rows.append(["", "x", "", "", *row])
                     continue
                 value = (
-                    base
-                    + 0.4 * (unit_hash("wb", code, measure) - 0.5)
-                    + 0.1 * unit_hash("wb", code, period)
+                    base + 0.4 * (unit_hash("wb", code, measure) - 0.5) + 0.1 * unit_hash("wb", code, period)
                 )
                 value -= 0.2 if period == "2020-21" else 0.0
                 half = 0.03 if code in large else 0.08 + 0.12 * unit_hash("wb-ci", code, period)
@@ -275,9 +273,7 @@ def _job_adverts(today: dt.date, names: dict[str, str]) -> CmdVersion:
                 ("total", "Total", 1.0),
                 ("it-computing", "IT / Computing", 0.8),
             ):
-                level = (
-                    _interpolate(ADVERTS_PATH, index - base) * scale * (0.9 + 0.2 * unit_hash("ads", gss))
-                )
+                level = _interpolate(ADVERTS_PATH, index - base) * scale * (0.9 + 0.2 * unit_hash("ads", gss))
                 value = round(level + 2 * (unit_hash("ads", gss, label, category) - 0.5), 1)
                 rows.append([_number(value), label, label, code, name, category, category_label])
     release = _month(latest + 1).replace(day=8)

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 REGISTRY = resources.files("warehouse") / "indicators.yaml"
 CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
+SECTIONS = ("labour_market", "pay", "business", "output", "prices", "levelling_up")
+Level = Literal["council", "combined_authority", "lep_area", "region", "country", "uk"]
 
 
 class RegistryError(ValueError):
@@ -30,28 +32,39 @@ class Indicator(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
-    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank"]
+    section: Literal[SECTIONS]  # type: ignore[valid-type]
+    core: bool = False
+    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]
     polarity: Literal["higher_is_better", "lower_is_better", "neutral"]
     decimals: int = Field(ge=0, le=4)
     cadence: Literal["monthly", "quarterly", "annual"]
-    dataset: str
-    series: str
-    aggregation: Literal["sum", "ratio"]
+    source: SeriesRef | None = None
+    aggregation: Literal["sum", "ratio", "published"]
     numerator: SeriesRef | None = None
     denominator: SeriesRef | None = None
     scale: float | None = None
+    # The publisher lists only areas that have some (e.g. councils with a successful bid): an area
+    # of the indicator's levels with no row has none, rather than a missing figure.
+    absent_numerator_is_zero: bool = False
     statistical_status: Literal["accredited", "official", "in_development"]
+    levels: tuple[Level, ...]
     definition: str
     caveats: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _ratio_has_parts(self) -> Indicator:
+    def _consistent(self) -> Indicator:
         parts = (self.numerator, self.denominator, self.scale)
         if self.aggregation == "ratio" and None in parts:
             raise ValueError(f"{self.id}: a ratio needs numerator, denominator and scale")
         if self.aggregation != "ratio" and parts != (None, None, None):
             raise ValueError(f"{self.id}: numerator/denominator/scale only apply to a ratio")
+        if self.aggregation != "ratio" and self.source is None:
+            raise ValueError(f"{self.id}: only a ratio can be computed without a source series")
         return self
+
+    def datasets(self) -> set[str]:
+        refs = (self.source, self.numerator, self.denominator)
+        return {ref.dataset for ref in refs if ref is not None}
 
 
 @cache
@@ -71,14 +84,18 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
         con.execute("DELETE FROM indicator")
         for ind in registry.values():
             con.execute(
-                "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO indicator VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    ind.id, ind.title, ind.unit, ind.polarity, ind.decimals, ind.cadence,
-                    CADENCE_MONTHS[ind.cadence], ind.dataset, ind.series, ind.aggregation,
+                    ind.id, ind.title, ind.section, ind.core, ind.unit, ind.polarity, ind.decimals,
+                    ind.cadence, CADENCE_MONTHS[ind.cadence],
+                    ind.source and ind.source.dataset, ind.source and ind.source.series,
+                    ind.aggregation,
                     ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
                     ind.denominator and ind.denominator.dataset,
                     ind.denominator and ind.denominator.series,
-                    ind.scale, ind.statistical_status, ind.definition, list(ind.caveats),
+                    ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
+                    list(ind.levels), ind.definition, list(ind.caveats),
                 ],
             )  # fmt: skip
         con.execute("COMMIT")

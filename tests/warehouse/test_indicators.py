@@ -32,7 +32,7 @@ def test_wmca_count_is_the_sum_of_its_councils(loaded_settings: Settings) -> Non
     assert row["change_period"] == 1_500
     assert row["change_year"] == 4_000
     assert math.isclose(row["change_year_pct"], 4_000 / 115_000 * 100)
-    assert row["gap_uk"] == 119_000 - 1_700_000
+    assert row["gap_uk"] is None, "a gap between counts of areas of different size means nothing"
 
 
 def test_wmca_rate_is_total_claimants_over_total_residents(loaded_settings: Settings) -> None:

@@ -1,70 +1,116 @@
--- Every indicator for every area and period: the publisher's own figure for areas it publishes,
--- and for composite areas (e.g. the WMCA) a figure computed from the members' numerators and
--- denominators. A composite is missing, never partial, when any member's input is missing.
+-- Every indicator for every area and period.
+--   published: the publisher's own figure, for the areas it publishes (composites only where the
+--              registry says the figure cannot be built from members: medians, means, indices);
+--   own ratio: indicators the monitor computes itself, numerator over denominator for each area;
+--   summed / composite ratio: composite areas (the WMCA, the 3-LEP area...) from their members'
+--              numerators and denominators, never an average of rates. A composite is missing,
+--              never partial, when any member's input is missing.
+-- Denominators are taken as in force for the period: the latest one at or before it (e.g. the
+-- mid-year population estimate of the same or an earlier year), as the publishers do.
 CREATE OR REPLACE TABLE indicator_value AS
-WITH published AS (
+WITH member_count AS (
+    SELECT composite_code, count(*) AS members FROM area_member GROUP BY composite_code
+),
+published AS (
     SELECT i.indicator_id, o.geography_code, o.period, o.period_date, o.value,
            o.lower, o.upper, 'published' AS basis, o.vintage_id AS vintages
     FROM indicator i
     JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
-    JOIN area a ON a.code = o.geography_code AND NOT a.is_composite
+    JOIN area a ON a.code = o.geography_code
+    WHERE NOT a.is_composite OR i.aggregation = 'published'
 ),
-member_count AS (
-    SELECT composite_code, count(*) AS members FROM area_member GROUP BY composite_code
+numerator AS (
+    SELECT i.indicator_id, n.geography_code, n.period, n.period_date, n.value, n.vintage_id
+    FROM indicator i
+    JOIN stg_observation_latest n
+      ON n.dataset = i.numerator_dataset AND n.series = i.numerator_series
+    WHERE i.aggregation = 'ratio'
+),
+-- Where the publisher lists only areas that have some, an area with no row has none.
+zero_numerator AS (
+    SELECT p.indicator_id, a.code AS geography_code, p.period, p.period_date, 0.0 AS value,
+           NULL AS vintage_id
+    FROM (SELECT DISTINCT indicator_id, period, period_date FROM numerator) p
+    JOIN indicator i USING (indicator_id)
+    JOIN area a ON NOT a.is_composite AND list_contains(i.levels, a.level)
+    WHERE i.absent_numerator_is_zero
+      AND NOT EXISTS (SELECT 1 FROM numerator n WHERE n.indicator_id = p.indicator_id
+                      AND n.geography_code = a.code AND n.period = p.period)
+),
+ratio_parts AS (
+    SELECT i.indicator_id, i.scale, n.geography_code, n.period, n.period_date,
+           n.value AS numerator, n.vintage_id AS numerator_vintage,
+           i.denominator_dataset, i.denominator_series
+    FROM (SELECT * FROM numerator UNION ALL SELECT * FROM zero_numerator) n
+    JOIN indicator i USING (indicator_id)
+    JOIN area a ON a.code = n.geography_code AND NOT a.is_composite
+),
+ratio_inputs AS (
+    SELECT r.*, d.value AS denominator, d.vintage_id AS denominator_vintage
+    FROM ratio_parts r
+    ASOF LEFT JOIN stg_observation_latest d
+      ON d.dataset = r.denominator_dataset AND d.series = r.denominator_series
+     AND d.geography_code = r.geography_code AND r.period_date >= d.period_date
+),
+own_ratio AS (
+    SELECT r.indicator_id, r.geography_code, r.period, r.period_date,
+           CASE WHEN r.denominator > 0 THEN r.numerator / r.denominator * r.scale END AS value,
+           NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, 'computed' AS basis,
+           concat_ws(',', r.numerator_vintage, r.denominator_vintage) AS vintages
+    FROM ratio_inputs r
+    JOIN indicator i USING (indicator_id)
+    WHERE i.dataset IS NULL
+),
+-- A member's published 95% half-width, where its survey gives one (APS).
+member_interval AS (
+    SELECT i.indicator_id, o.geography_code, o.period, (o.upper - o.lower) / 2 AS half_width
+    FROM indicator i
+    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    WHERE i.aggregation = 'ratio' AND o.upper IS NOT NULL
+),
+composite_ratio AS (
+    SELECT r.indicator_id, m.composite_code AS geography_code, r.period,
+           min(r.period_date) AS period_date,
+           CASE WHEN count(r.numerator) = any_value(mc.members)
+                 AND count(r.denominator) = any_value(mc.members) AND sum(r.denominator) > 0
+                THEN sum(r.numerator) / sum(r.denominator) * any_value(r.scale) END AS value,
+           -- A weighted mean of independent estimates: sqrt(sum((den_i * h_i)^2)) / sum(den_i).
+           CASE WHEN count(mi.half_width) = any_value(mc.members) AND sum(r.denominator) > 0
+                THEN sqrt(sum(power(r.denominator * mi.half_width, 2))) / sum(r.denominator)
+           END AS half_width,
+           string_agg(DISTINCT concat_ws(',', r.numerator_vintage, r.denominator_vintage), ',')
+               AS vintages
+    FROM ratio_inputs r
+    JOIN area_member m ON m.member_code = r.geography_code
+    JOIN member_count mc ON mc.composite_code = m.composite_code
+    LEFT JOIN member_interval mi
+      ON mi.indicator_id = r.indicator_id AND mi.geography_code = r.geography_code
+     AND mi.period = r.period
+    GROUP BY r.indicator_id, m.composite_code, r.period
 ),
 summed AS (
     SELECT i.indicator_id, m.composite_code AS geography_code, o.period,
            min(o.period_date) AS period_date,
            CASE WHEN count(o.value) = any_value(mc.members) THEN sum(o.value) END AS value,
            NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, 'computed' AS basis,
-           string_agg(DISTINCT o.vintage_id, ',' ORDER BY o.vintage_id) AS vintages
+           string_agg(DISTINCT o.vintage_id, ',') AS vintages
     FROM indicator i
     JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
     JOIN area_member m ON m.member_code = o.geography_code
     JOIN member_count mc ON mc.composite_code = m.composite_code
     WHERE i.aggregation = 'sum'
     GROUP BY i.indicator_id, m.composite_code, o.period
-),
-ratio_inputs AS (
-    SELECT i.indicator_id, i.scale, m.composite_code, m.member_code,
-           n.period, n.period_date, n.value AS numerator, n.vintage_id AS numerator_vintage,
-           i.denominator_dataset, i.denominator_series
-    FROM indicator i
-    JOIN area_member m ON TRUE
-    JOIN stg_observation_latest n
-      ON n.dataset = i.numerator_dataset AND n.series = i.numerator_series
-     AND n.geography_code = m.member_code
-    WHERE i.aggregation = 'ratio'
-),
--- The denominator in force for a period: the latest one at or before it (e.g. the mid-year
--- population estimate of the same or an earlier year), as the publisher does for its own rates.
-ratio_members AS (
-    SELECT r.*, d.value AS denominator, d.vintage_id AS denominator_vintage
-    FROM ratio_inputs r
-    ASOF LEFT JOIN stg_observation_latest d
-      ON d.dataset = r.denominator_dataset AND d.series = r.denominator_series
-     AND d.geography_code = r.member_code AND r.period_date >= d.period_date
-),
-ratio AS (
-    SELECT r.indicator_id, r.composite_code AS geography_code, r.period,
-           min(r.period_date) AS period_date,
-           CASE WHEN count(r.numerator) = any_value(mc.members)
-                 AND count(r.denominator) = any_value(mc.members)
-                THEN sum(r.numerator) / sum(r.denominator) * any_value(r.scale) END AS value,
-           NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, 'computed' AS basis,
-           string_agg(DISTINCT r.numerator_vintage || ',' || coalesce(r.denominator_vintage, ''), ','
-                      ORDER BY r.numerator_vintage || ',' || coalesce(r.denominator_vintage, ''))
-               AS vintages
-    FROM ratio_members r
-    JOIN member_count mc ON mc.composite_code = r.composite_code
-    GROUP BY r.indicator_id, r.composite_code, r.period
 )
 SELECT indicator_id, geography_code, period, period_date, value,
        CASE WHEN value IS NULL THEN 'missing' ELSE 'ok' END AS status,
        lower, upper, basis, vintages
 FROM (
     SELECT * FROM published
+    UNION ALL SELECT * FROM own_ratio
     UNION ALL SELECT * FROM summed
-    UNION ALL SELECT * FROM ratio
+    UNION ALL
+    SELECT indicator_id, geography_code, period, period_date, value,
+           value - half_width, value + half_width, 'computed', vintages
+    FROM composite_ratio
 )
 ORDER BY indicator_id, geography_code, period_date;
