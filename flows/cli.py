@@ -44,12 +44,13 @@ def _prepare_prefect_environment() -> None:
         os.makedirs(home, exist_ok=True)
 
 
-def _run_flow(datasets: list[str] | None) -> int:
-    """Run the flow in-process; print one summary; 0 when every dataset loaded or was unchanged."""
+def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
+    """Run a flow in-process; print one summary; 0 when every dataset loaded or was unchanged."""
     _prepare_prefect_environment()
-    from flows.monitor import RunSummary, monitor_run
+    from flows.monitor import RunSummary, ingest_flow, monitor_run
 
-    state = monitor_run(datasets=datasets, return_state=True)
+    chosen = monitor_run if render else ingest_flow
+    state = chosen(datasets=datasets, return_state=True)
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, RunSummary):
         typer.echo(f"Error: the run failed: {summary}", err=True)
@@ -74,28 +75,46 @@ def _run_flow(datasets: list[str] | None) -> int:
     return 1
 
 
-@app.command()
-def run(
-    dataset: Annotated[
-        list[str] | None, typer.Option("--dataset", "-d", help="Only this dataset (repeatable).")
-    ] = None,
-) -> None:
-    """Run the monitor once: fetch, load, model, publish the snapshot, render the bulletin."""
+DatasetOption = Annotated[
+    list[str] | None, typer.Option("--dataset", "-d", help="Only this dataset (repeatable).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
+    from flows.settings import load_settings
     from sources.catalog import CatalogError, default_catalog
     from warehouse.db import WarehouseError
-    from warehouse.geography import AreaFileError
+    from warehouse.geography import AreaFileError, load_area_file
 
+    if quiet:
+        os.environ["EIM_QUIET"] = "true"
     try:
         for dataset_id in dataset or []:
             default_catalog().get(dataset_id)
-        code = _run_flow(dataset)
+        settings = load_settings()
+        load_area_file(settings.area, settings.area_file)
+        code = _run_flow(dataset, render=render)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None
     raise typer.Exit(code)
 
 
 @app.command()
-def demo() -> None:
+def run(dataset: DatasetOption = None, quiet: QuietOption = False) -> None:
+    """Run the monitor once: fetch, load, model, publish the snapshot, render the bulletin."""
+    _start(dataset, quiet, render=True)
+
+
+@app.command()
+def ingest(dataset: DatasetOption = None, quiet: QuietOption = False) -> None:
+    """Fetch and load the catalog's datasets (or those named) and publish the analysts' snapshot."""
+    _start(dataset, quiet, render=False)
+
+
+@app.command()
+def demo(quiet: QuietOption = False) -> None:
     """Run the monitor against illustrative samples served on loopback (no network needed)."""
     from flows.settings import load_settings
     from sources.replay import ReplayServer
@@ -103,7 +122,7 @@ def demo() -> None:
 
     settings = load_settings()
     try:
-        areas = load_area_file(settings.area)
+        areas = load_area_file(settings.area, settings.area_file)
     except AreaFileError as error:
         raise _fail(str(error)) from None
     names = {area.code: area.name for area in areas.areas}
@@ -112,8 +131,8 @@ def demo() -> None:
         for publisher, url in server.base_urls.items():
             os.environ[f"EIM_{publisher.upper()}_URL"] = url
         os.environ["EIM_DEMO"] = "true"
-        typer.echo(f"Serving illustrative publisher samples at {server.url}")
-        run(dataset=None)
+        typer.echo(f"Serving illustrative publisher samples for {areas.name} at {server.url}")
+        _start(None, quiet, render=True)
 
 
 @app.command()
@@ -147,6 +166,80 @@ def query(
         for row in result.rows:
             table.add_row(*["" if v is None else str(v) for v in row])
         Console().print(table)
+
+
+def _print_records(records: list[dict], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        typer.echo(json.dumps(records, default=str, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns)
+    for record in records:
+        table.add_row(*["" if record.get(c) is None else str(record.get(c)) for c in columns])
+    Console().print(table)
+
+
+def _open_status_database():
+    """The live warehouse read-only when no run holds it, else the last published snapshot."""
+    import duckdb
+
+    from flows.settings import load_settings
+    from warehouse.db import WarehouseError, connect_read_only
+
+    settings = load_settings()
+    try:
+        duckdb.connect(str(settings.warehouse_path), read_only=True).close()
+        return connect_read_only(settings.warehouse_path)
+    except duckdb.IOException:
+        typer.echo("(a run holds the warehouse: showing the last published snapshot)", err=True)
+        return connect_read_only(settings.snapshot_path)
+    except duckdb.Error as error:
+        raise WarehouseError(str(error)) from None
+
+
+@app.command()
+def sources(as_json: JsonOption = False) -> None:
+    """List every catalog dataset: publisher, last fetched and changed, latest period, rows, status."""
+    from sources.catalog import default_catalog
+    from warehouse.db import WarehouseError
+    from warehouse.status import dataset_status
+
+    catalog = default_catalog()
+    try:
+        with _open_status_database() as con:
+            statuses = dataset_status(con, list(catalog.datasets))
+    except WarehouseError as error:
+        raise _fail(str(error)) from None
+    records = [
+        {"dataset": s["dataset"], "publisher": catalog.get(s["dataset"]).publisher,
+         "title": catalog.get(s["dataset"]).title, **{k: v for k, v in s.items() if k != "dataset"}}
+        for s in statuses
+    ]  # fmt: skip
+    columns = ["dataset", "publisher", "last_fetched", "last_changed", "latest_period", "rows", "status"]
+    _print_records(records, as_json, columns)
+
+
+@app.command()
+def indicators(
+    area: Annotated[
+        str | None, typer.Option("--area", "-a", help="GSS code (default: the focus area).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every indicator's latest value and comparisons for an area (default: the focus area)."""
+    from flows.settings import load_settings
+    from warehouse.db import WarehouseError
+    from warehouse.summaries import indicator_records
+
+    try:
+        records = indicator_records(load_settings().snapshot_path, area)
+    except WarehouseError as error:
+        raise _fail(str(error)) from None
+    columns = ["indicator", "value_area", "period", "value", "unit", "change_period", "change_year",
+               "gap_uk", "rank", "significant_year"]  # fmt: skip
+    _print_records(records, as_json, columns)
 
 
 if __name__ == "__main__":

@@ -91,15 +91,11 @@ class RunSummary:
         return ", ".join(parts)
 
 
-@flow(name="eim-run", description="Fetch, load, model and publish the Economic Impact Monitor.")
-def monitor_run(datasets: list[str] | None = None) -> State:
+def _ingest(wanted: list[str]) -> RunSummary:
+    """Fetch and load each dataset; one failing publisher never stops the others."""
     logger = get_run_logger()
     settings = load_settings()
     catalog = default_catalog()
-    wanted = datasets or list(catalog.datasets)
-    for dataset_id in wanted:
-        catalog.get(dataset_id)  # an unknown dataset fails here, before anything is fetched
-
     prepare()
     summary = RunSummary()
     for dataset_id in wanted:
@@ -118,13 +114,36 @@ def monitor_run(datasets: list[str] | None = None) -> State:
         (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
         logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
                     f"{result.rows_new} new or revised values")  # fmt: skip
-
-    if len(summary.failed) < len(wanted):
+    if summary.loaded or not settings.snapshot_path.exists():
         build_models()
         publish_snapshot()
-        summary.bulletin = render_bulletin()
-        logger.info("Bulletin written to %s", summary.bulletin)
+    return summary
 
+
+def _finish(summary: RunSummary) -> State:
     if summary.failed:
         return Failed(message="; ".join(summary.failed.values()), data=summary)
     return Completed(message=summary.describe(), data=summary)
+
+
+def _wanted(datasets: list[str] | None) -> list[str]:
+    catalog = default_catalog()
+    for dataset_id in datasets or []:
+        catalog.get(dataset_id)  # an unknown dataset fails here, before anything is fetched
+    return datasets or list(catalog.datasets)
+
+
+@flow(name="eim-ingest", description="Fetch and load the catalog's datasets; publish the snapshot.")
+def ingest_flow(datasets: list[str] | None = None) -> State:
+    return _finish(_ingest(_wanted(datasets)))
+
+
+@flow(name="eim-run", description="Fetch, load, model and publish the Economic Impact Monitor.")
+def monitor_run(datasets: list[str] | None = None) -> State:
+    settings = load_settings()
+    summary = _ingest(_wanted(datasets))
+    nothing_new = not summary.loaded and steps.latest_bulletin(settings) is not None
+    if settings.snapshot_path.exists() and not nothing_new:
+        summary.bulletin = render_bulletin()
+        get_run_logger().info("Bulletin written to %s", summary.bulletin)
+    return _finish(summary)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
         45.0, gt=0, description="Seconds one request may spend retrying before it gives up."
     )
     area: str = Field("west-midlands", description="Packaged area file to use.")
+    area_file: Path | None = Field(None, description="An area file of your own (overrides `area`).")
+    quiet: bool = Field(False, description="No progress bars.")
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
 
     @classmethod

@@ -57,7 +57,7 @@ class FetchOutcome:
 
 
 def areas_for(settings: Settings) -> AreaSet:
-    return load_area_file(settings.area)
+    return load_area_file(settings.area, settings.area_file)
 
 
 def prepare_warehouse(settings: Settings) -> None:
@@ -167,6 +167,12 @@ def build(settings: Settings) -> list[str]:
 
 def publish(settings: Settings) -> Path:
     return publish_snapshot(settings.warehouse_path, settings.snapshot_path)
+
+
+def latest_bulletin(settings: Settings) -> Path | None:
+    """The newest edition page on the site, if any."""
+    pages = sorted(settings.site_dir.glob("*/index.html"))
+    return pages[-1] if pages else None
 
 
 def render(settings: Settings, today: dt.date | None = None) -> Path:

@@ -62,7 +62,9 @@ DOCUMENTED_COLUMNS = (
 TEXT_COLUMNS = frozenset({"Date", "RegionName", "AreaCode"})
 # Local authorities (E06 unitary, E07 district, E08 metropolitan, E09 London borough, W06, S12, N09),
 # English regions (E12), the four countries (E92, W92, S92, N92) and the UK (K02).
-AREA_CODE_PATTERN = r"(E0[6-9]|W06|S12|N09|E12|E92|W92|S92|N92|K02)\d{6}"
+# Councils, combined authorities (E47: the UKHPI publishes them, UNVERIFIED for the full file),
+# regions, nations and the UK; counties and other groupings are dropped.
+AREA_CODE_PATTERN = r"(E0[6-9]|W06|S12|N09|E47|E12|E92|W92|S92|N92|K02)\d{6}"
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"
 

@@ -118,7 +118,8 @@ def _served_file(newest: dt.date, names: tuple[tuple[str, str], ...]) -> bytes:
 
 
 def _build(newest: dt.date, names: dict[str, str], rows_target: int | None) -> bytes:
-    areas = {**names, **REGIONS, **NATIONS}
+    gss_names = {code: name for code, name in names.items() if not code.startswith("LOCAL-")}
+    areas = {**gss_names, **REGIONS, **NATIONS}
     first = BENCHMARK_FIRST_MONTH if rows_target else FIRST_MONTH
     months = _month_range(first, newest)
     if rows_target:

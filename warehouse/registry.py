@@ -39,9 +39,10 @@ class Indicator(BaseModel):
     decimals: int = Field(ge=0, le=4)
     cadence: Literal["monthly", "quarterly", "annual"]
     source: SeriesRef | None = None
-    aggregation: Literal["sum", "ratio", "published"]
+    aggregation: Literal["sum", "ratio", "weighted_mean", "published"]
     numerator: SeriesRef | None = None
     denominator: SeriesRef | None = None
+    weight: SeriesRef | None = None
     scale: float | None = None
     # The publisher lists only areas that have some (e.g. councils with a successful bid): an area
     # of the indicator's levels with no row has none, rather than a missing figure.
@@ -60,10 +61,12 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.id}: numerator/denominator/scale only apply to a ratio")
         if self.aggregation != "ratio" and self.source is None:
             raise ValueError(f"{self.id}: only a ratio can be computed without a source series")
+        if (self.aggregation == "weighted_mean") != (self.weight is not None):
+            raise ValueError(f"{self.id}: a weighted mean, and only a weighted mean, needs a weight")
         return self
 
     def datasets(self) -> set[str]:
-        refs = (self.source, self.numerator, self.denominator)
+        refs = (self.source, self.numerator, self.denominator, self.weight)
         return {ref.dataset for ref in refs if ref is not None}
 
 
@@ -92,8 +95,9 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
                     ind.source and ind.source.dataset, ind.source and ind.source.series,
                     ind.aggregation,
                     ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
-                    ind.denominator and ind.denominator.dataset,
-                    ind.denominator and ind.denominator.series,
+                    # A weighted mean's weight is its denominator: sum(w * x) / sum(w).
+                    (ind.denominator or ind.weight) and (ind.denominator or ind.weight).dataset,
+                    (ind.denominator or ind.weight) and (ind.denominator or ind.weight).series,
                     ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
                     list(ind.levels), ind.definition, list(ind.caveats),
                 ],

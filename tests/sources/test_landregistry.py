@@ -227,7 +227,7 @@ def test_emulator_round_trip(tmp_path) -> None:
     assert pages[0].record["version"] == "2026-09"  # the month before last, after two 404 probes
     codes = set(frame["geography_code"])
     assert {"E08000025", "E08000026", "E12000005", "E92000001", "K02000001", "W92000004"} <= codes
-    assert "E47000007" not in codes  # combined authorities are not among the kept area types
+    assert "E47000007" in codes  # combined authorities are kept: the index publishes them
     assert frame["period"].min() == landregistry.FIRST_MONTH and frame["period"].max() == "2026-09"
     volumes = frame[(frame["series"] == "house_sales_volume") & (frame["geography_code"] == "E08000025")]
     assert volumes.set_index("period").loc[["2026-08", "2026-09"], "status"].tolist() == [

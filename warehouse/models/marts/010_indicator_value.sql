@@ -88,6 +88,31 @@ composite_ratio AS (
      AND mi.period = r.period
     GROUP BY r.indicator_id, m.composite_code, r.period
 ),
+-- Means (survey scores): the members' values weighted by the weight in force for the period.
+weighted_inputs AS (
+    SELECT i.indicator_id, m.composite_code, o.geography_code, o.period, o.period_date, o.value,
+           (o.upper - o.lower) / 2 AS half_width, o.vintage_id, i.denominator_dataset,
+           i.denominator_series
+    FROM indicator i
+    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    JOIN area_member m ON m.member_code = o.geography_code
+    WHERE i.aggregation = 'weighted_mean'
+),
+weighted AS (
+    SELECT x.indicator_id, x.composite_code AS geography_code, x.period,
+           min(x.period_date) AS period_date,
+           CASE WHEN count(x.value) = any_value(mc.members) AND count(w.value) = any_value(mc.members)
+                THEN sum(x.value * w.value) / sum(w.value) END AS value,
+           CASE WHEN count(x.half_width) = any_value(mc.members) AND count(w.value) = any_value(mc.members)
+                THEN sqrt(sum(power(w.value * x.half_width, 2))) / sum(w.value) END AS half_width,
+           string_agg(DISTINCT concat_ws(',', x.vintage_id, w.vintage_id), ',') AS vintages
+    FROM weighted_inputs x
+    ASOF LEFT JOIN stg_observation_latest w
+      ON w.dataset = x.denominator_dataset AND w.series = x.denominator_series
+     AND w.geography_code = x.geography_code AND x.period_date >= w.period_date
+    JOIN member_count mc ON mc.composite_code = x.composite_code
+    GROUP BY x.indicator_id, x.composite_code, x.period
+),
 summed AS (
     SELECT i.indicator_id, m.composite_code AS geography_code, o.period,
            min(o.period_date) AS period_date,
@@ -111,6 +136,6 @@ FROM (
     UNION ALL
     SELECT indicator_id, geography_code, period, period_date, value,
            value - half_width, value + half_width, 'computed', vintages
-    FROM composite_ratio
+    FROM (SELECT * FROM composite_ratio UNION ALL SELECT * FROM weighted)
 )
 ORDER BY indicator_id, geography_code, period_date;

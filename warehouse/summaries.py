@@ -1,0 +1,64 @@
+"""Indicator summaries for one area, as analysts and `eim indicators` read them from the snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from warehouse.db import WarehouseError, connect_read_only
+
+AREA_SUMMARY = """
+SELECT s.indicator_id AS indicator, i.title, s.geography_code AS area, a.name AS area_name,
+       s.period, s.value, s.status, i.unit, i.decimals, s.lower, s.upper,
+       s.previous_period, s.change_period, s.change_period_pct,
+       s.year_ago_period, s.change_year, s.change_year_pct, s.change_since_feb2020,
+       s.gap_england, s.gap_uk,
+       CASE a.level WHEN 'region' THEN s.rank_region
+                    WHEN 'country' THEN s.rank_region
+                    WHEN 'combined_authority' THEN s.rank_combined_authority END AS rank,
+       CASE a.level WHEN 'region' THEN s.regions_ranked
+                    WHEN 'country' THEN s.regions_ranked
+                    WHEN 'combined_authority' THEN s.combined_authorities_ranked END AS rank_of,
+       s.significant_year, s.significant_gap_uk, s.basis, i.statistical_status, i.polarity
+FROM indicator_summary s
+JOIN indicator i USING (indicator_id)
+JOIN area a ON a.code = s.geography_code
+WHERE s.geography_code = ?
+"""
+SECTION_ORDER = "SELECT indicator_id FROM indicator ORDER BY list_position(?, section), indicator_id"
+SECTIONS = ["labour_market", "pay", "business", "output", "prices", "levelling_up"]
+# An indicator not published for an area is shown for the smallest area around it that has it
+# (CPI for the UK, GDP per head for the region), marked by `value_area`, never passed off as its own.
+WIDER_AREAS = {
+    "council": ("region", "uk"),
+    "combined_authority": ("region", "uk"),
+    "lep_area": ("region", "uk"),
+    "region": ("uk",),
+    "country": ("uk",),
+}
+
+
+def indicator_records(snapshot: Path, area: str | None = None) -> list[dict]:
+    """Every indicator's latest figure and comparisons for `area` (default: the focus area)."""
+    with connect_read_only(snapshot) as con:
+        if area is None:
+            focus = con.execute("SELECT code FROM area_role WHERE role = 'focus'").fetchone()
+            if focus is None:
+                raise WarehouseError("the snapshot has no focus area yet: run `eim run` first")
+            area = focus[0]
+        elif not con.execute("SELECT 1 FROM area WHERE code = ?", [area]).fetchone():
+            raise WarehouseError(
+                f'unknown area {area!r}: `eim query "SELECT code, name FROM area"` lists them'
+            )
+        level = con.execute("SELECT level FROM area WHERE code = ?", [area]).fetchone()[0]
+        roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
+        by_area = {}
+        for code in [area, *(roles[role] for role in WIDER_AREAS.get(level, ()) if role in roles)]:
+            cursor = con.execute(AREA_SUMMARY, [code])
+            columns = [d[0] for d in cursor.description]
+            by_area[code] = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+        records = []
+        for (indicator,) in con.execute(SECTION_ORDER, [SECTIONS]).fetchall():
+            found = next((by_area[code][indicator] for code in by_area if indicator in by_area[code]), None)
+            if found is not None:
+                records.append({**found, "area": area, "value_area": found["area"]})
+        return records
