@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     area_file: Path | None = Field(None, description="An area file of your own (overrides `area`).")
     quiet: bool = Field(False, description="No progress bars.")
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
+    demo_port: int = Field(
+        47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."
+    )
 
     @classmethod
     def settings_customise_sources(

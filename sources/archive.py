@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sources.http import FetchedBody
+import httpx
+
+from sources.http import FetchedBody, HttpConfig, Validators, get
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,36 @@ def archive(
     with open(folder / "fetches.jsonl", "a", encoding="utf-8") as log:
         log.write(json.dumps(record, sort_keys=True) + "\n")
     return ArchivedPage(path=body_path, record=record)
+
+
+def fetch_page(
+    client: httpx.Client,
+    config: HttpConfig,
+    url: str,
+    params: Mapping[str, str],
+    *,
+    raw_dir: Path,
+    publisher: str,
+    dataset: str,
+    page: int,
+    ext: str,
+    previous: Callable[[str], ArchivedPage | None],
+    secret_params: Mapping[str, str] | None = None,
+) -> ArchivedPage:
+    """GET one page conditionally on what was archived for the same request last time, and archive it.
+
+    The request key (URL and public parameters) is what validators are remembered under; secret
+    parameters (the Nomis `uid`) are sent but never part of the key or the record.
+    """
+    last = previous(str(httpx.URL(url, params=sorted(params.items()))))
+    validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
+    fetched = get(
+        client,
+        config,
+        url,
+        {**params, **(secret_params or {})},
+        publisher=publisher,
+        dataset=dataset,
+        validators=validators,
+    )
+    return archive(raw_dir, fetched, publisher=publisher, dataset=dataset, page=page, ext=ext, previous=last)

@@ -44,10 +44,10 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from sources.archive import ArchivedPage, archive
+from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
-from sources.http import HttpConfig, Validators, get
+from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
 
 PUBLISHER = "govuk"
@@ -81,7 +81,8 @@ def fetch(
     raw_dir: Path,
     previous: Callable[[str], ArchivedPage | None],
 ) -> list[ArchivedPage]:
-    """Fetch the content item, then the one attachment whose title matches; returns the attachment.
+    """Fetch the content item, then the one attachment whose title matches; returns both pages,
+    the attachment first.
 
     `geography_codes` is unused: an attachment covers every area and cannot be asked for fewer.
     """
@@ -99,7 +100,8 @@ def fetch(
     updated = item.get("public_updated_at")
     published = item.get("first_published_at") or updated
     return [
-        ArchivedPage(data.path, {**data.record, "version": updated, "release_date": _date_part(published)})
+        ArchivedPage(data.path, {**data.record, "version": updated, "release_date": _date_part(published)}),
+        content,
     ]
 
 
@@ -114,13 +116,10 @@ def _get_page(
     page: int,
     ext: str,
 ) -> ArchivedPage:
-    request_key = str(httpx.URL(url, params=[]))
-    last = previous(request_key)
-    validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
-    fetched = get(client, config, url, {}, publisher=PUBLISHER, dataset=spec.id, validators=validators)
-    if fetched.not_modified and last is not None:
-        return ArchivedPage(last.path, {**last.record, "status": 304})
-    return archive(raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=page, ext=ext)
+    return fetch_page(
+        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=page,
+        ext=ext, previous=previous,
+    )  # fmt: skip
 
 
 def _date_part(timestamp: str | None) -> str | None:
@@ -187,6 +186,7 @@ def check_attachment(body: bytes, ext: str, dataset: str) -> None:
 
 def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     """Tidy observations from the attachment, one series at a time as its `match` describes."""
+    paths = [path for path in paths if path.suffix != ".json"]  # the content item is provenance
     if len(paths) != 1:
         raise PublisherFormatError(PUBLISHER, spec.id, f"expected one attachment, got {len(paths)}")
     path = paths[0]

@@ -28,10 +28,10 @@ import duckdb
 import httpx
 import pandas as pd
 
-from sources.archive import ArchivedPage, archive
+from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec
 from sources.errors import PublisherFormatError, PublisherHTTPError
-from sources.http import HttpConfig, Validators, get
+from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
 
 PUBLISHER = "landregistry"
@@ -95,21 +95,15 @@ def fetch(
     """
     for month in _months_back(today or dt.date.today(), MAX_PROBES):
         url = file_url(base_url, month)
-        request_key = str(httpx.URL(url, params=[]))
-        last = previous(request_key)
-        validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
         try:
-            fetched = get(
-                client, config, url, {}, publisher=PUBLISHER, dataset=spec.id, validators=validators
-            )
+            archived = fetch_page(
+                client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
+                page=0, ext="csv", previous=previous,
+            )  # fmt: skip
         except PublisherHTTPError as error:
             if error.status == 404:
                 continue
             raise
-        if fetched.not_modified and last is not None:
-            archived = ArchivedPage(last.path, {**last.record, "status": 304})
-        else:
-            archived = archive(raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=0, ext="csv")
         read_header(archived.path, spec.id)
         release = _date_of(archived.record.get("last_modified"))
         return [

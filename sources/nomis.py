@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from sources.archive import ArchivedPage, archive
+from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
-from sources.http import HttpConfig, Validators, get
+from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
 
 PUBLISHER = "nomis"
@@ -132,17 +132,10 @@ def fetch(
         params = {**spec.query, "geography": ",".join(geography_codes)}
         if offset:
             params["recordOffset"] = str(offset)
-        request_key = str(httpx.URL(url, params=sorted(params.items())))
-        last = previous(request_key)
-        if uid:
-            params["uid"] = uid
-        validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
-        fetched = get(
-            client, config, url, params, publisher=PUBLISHER, dataset=spec.id, validators=validators
-        )
-        archived = archive(
-            raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=len(pages), ext="csv", previous=last
-        )
+        archived = fetch_page(
+            client, config, url, params, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
+            page=len(pages), ext="csv", previous=previous, secret_params={"uid": uid} if uid else None,
+        )  # fmt: skip
         page = read_page(archived.path.read_bytes(), spec.id)
         _check_page(page, spec.id, offset, limit)
         pages.append(archived)

@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pandas as pd
 
-from sources.archive import ArchivedPage, archive
+from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
-from sources.http import HttpConfig, Validators, get
+from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
 
 PUBLISHER = "ons_api"
@@ -284,10 +284,9 @@ def fetch(
 ) -> list[ArchivedPage]:
     """Walk dataset → latest version → CSV, archiving each body; returns the CSV page.
 
-    `geography_codes` is not used: the CSV download holds the whole version. The returned page's
-    record carries the version number and its release date. Only that page is returned, so only it
-    has validators on the next run: the two small JSON documents before it are fetched every time,
-    which is also how a new version (a new CSV URL) is found.
+    `geography_codes` is not used: the CSV download holds the whole version. All three pages are
+    returned, the CSV first (so each has validators next time and an unchanged walk costs three
+    304s); the CSV page's record carries the version number and its release date.
     """
     unknown = set(spec.query) - QUERY_KEYS
     if unknown:
@@ -296,22 +295,26 @@ def fetch(
     path = EDITION_PATH if edition else DATASET_PATH
     start = base_url.rstrip("/") + path.format(source_id=spec.source_id, edition=edition)
 
-    def fetch_one(url: str, ext: str) -> ArchivedPage:
-        return _fetch_archived(client, config, url, spec=spec, raw_dir=raw_dir, previous=previous, ext=ext)
+    def fetch_one(url: str, page: int, ext: str) -> ArchivedPage:
+        return _fetch_archived(
+            client, config, url, spec=spec, raw_dir=raw_dir, previous=previous, page=page, ext=ext
+        )
 
     what = f"edition {edition}" if edition else "the dataset document"
-    parent = load_json(fetch_one(start, "json").path.read_bytes(), PUBLISHER, spec.id, what)
+    parent_page = fetch_one(start, 1, "json")
+    parent = load_json(parent_page.path.read_bytes(), PUBLISHER, spec.id, what)
     version_url = _href(parent, ("links", "latest_version", "href"), spec.id, what)
-    version = load_json(fetch_one(version_url, "json").path.read_bytes(), PUBLISHER, spec.id, "the version")
+    version_page = fetch_one(version_url, 2, "json")
+    version = load_json(version_page.path.read_bytes(), PUBLISHER, spec.id, "the version")
     csv_url = _href(version, ("downloads", "csv", "href"), spec.id, "the version")
-    data = fetch_one(csv_url, "csv")
+    data = fetch_one(csv_url, 0, "csv")
     read_layout(data.path.read_bytes(), spec.id)
     number = version.get("version")
     extra = {
         "version": None if number is None else str(number),
         "release_date": london_date(version.get("release_date")),
     }
-    return [ArchivedPage(data.path, {**data.record, **extra})]
+    return [ArchivedPage(data.path, {**data.record, **extra}), parent_page, version_page]
 
 
 def _fetch_archived(
@@ -322,15 +325,14 @@ def _fetch_archived(
     spec: DatasetSpec,
     raw_dir: Path,
     previous: Callable[[str], ArchivedPage | None],
+    page: int,
     ext: str,
 ) -> ArchivedPage:
-    last = previous(str(httpx.URL(url, params=[])))
-    validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
     throttle()
-    fetched = get(client, config, url, {}, publisher=PUBLISHER, dataset=spec.id, validators=validators)
-    if fetched.not_modified and last is not None:
-        return ArchivedPage(last.path, {**last.record, "status": 304})
-    return archive(raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=0, ext=ext)
+    return fetch_page(
+        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=page,
+        ext=ext, previous=previous,
+    )  # fmt: skip
 
 
 def _href(document: dict[str, Any], keys: tuple[str, ...], dataset: str, what: str) -> str:
@@ -350,7 +352,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     Every series must match at least one row, so a renamed code fails instead of vanishing.
     """
     records = []
-    for path in paths:
+    for path in (p for p in paths if p.suffix == ".csv"):  # the JSON documents of the walk are skipped
         table = read_table(path.read_bytes(), spec.id)
         _check_columns(spec, table)
         for row in table.rows:

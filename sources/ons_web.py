@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from sources.archive import ArchivedPage, archive
+from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
-from sources.http import HttpConfig, Validators, get
+from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
 from sources.ons_api import load_json, london_date
 
@@ -63,13 +63,10 @@ def fetch(
 ) -> list[ArchivedPage]:
     """Fetch one time series into the raw archive; `geography_codes` is unused (the series is the UK's)."""
     url = data_url(base_url, spec)
-    last = previous(str(httpx.URL(url, params=[])))
-    validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
-    fetched = get(client, config, url, {}, publisher=PUBLISHER, dataset=spec.id, validators=validators)
-    if fetched.not_modified and last is not None:
-        archived = ArchivedPage(last.path, {**last.record, "status": 304})
-    else:
-        archived = archive(raw_dir, fetched, publisher=PUBLISHER, dataset=spec.id, page=0, ext="json")
+    archived = fetch_page(
+        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=0,
+        ext="json", previous=previous,
+    )  # fmt: skip
     description = read_series(archived.path.read_bytes(), spec)["description"]
     extra = {
         "version": None,

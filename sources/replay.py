@@ -336,15 +336,17 @@ class ReplayServer:
         members: dict[str, tuple[str, ...]] | None = None,
         today: dt.date | None = None,
         nomis_page_limit: int = nomis.GUEST_PAGE_LIMIT,
+        port: int = 0,
     ) -> None:
         self.today = today or dt.date.today()
         self.names = names
         self.nomis = NomisEmulator(self.today, names, members or {}, nomis_page_limit)
         self.requests: list[str] = []
+        self.responses: list[tuple[str, int]] = []  # (path, status): what a test can check
         self.last_modified = format_datetime(
             dt.datetime.combine(self.today, dt.time(9, 30), tzinfo=dt.UTC), usegmt=True
         )
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -386,6 +388,7 @@ class ReplayServer:
                     headers.update({"ETag": etag, "Last-Modified": server.last_modified})
                     if self.headers.get("If-None-Match") == etag:
                         reply = Reply(304)
+                server.responses.append((parts.path, reply.status))
                 self.send_response(reply.status)
                 if reply.status != 304:
                     self.send_header("Content-Type", reply.content_type)

@@ -75,3 +75,31 @@ def test_a_failing_dataset_fails_the_run_but_the_others_load(
     assert outcomes == [("claimant_count", "loaded"), ("population", "failed")]
     assert datasets == [("claimant_count",)]
     assert "nomis / population" in error
+
+
+def test_ingest_loads_every_dataset_then_downloads_no_body(
+    prefect_api: str, eim_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.monitor import ingest_flow
+    from sources.catalog import default_catalog
+
+    areas = load_area_file("west-midlands")
+    names = {area.code: area.name for area in areas.areas}
+    members = {area.code: area.members for area in areas.areas if area.members}
+    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+        for publisher, url in server.base_urls.items():
+            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
+        monkeypatch.setenv("EIM_DEMO", "true")
+        first = ingest_flow(return_state=True)
+        assert first.is_completed(), first.message
+        assert sorted(first.result().loaded) == sorted(default_catalog().datasets)
+        publishers = {spec.publisher for spec in default_catalog().datasets.values()}
+        assert len(default_catalog().datasets) >= 14 and len(publishers) == 5
+
+        server.responses.clear()
+        second = ingest_flow(return_state=True)
+        assert second.is_completed(), second.message
+        assert second.result().loaded == []
+        assert sorted(second.result().unchanged) == sorted(default_catalog().datasets)
+        bodies = [(path, status) for path, status in server.responses if status == 200]
+        assert bodies == [], f"a second ingest downloaded bodies: {bodies}"

@@ -82,7 +82,7 @@ def test_iod_rank_of_average_score_from_the_matching_attachment(httpserver: HTTP
 
     pages = _fetch(httpserver, spec, tmp_path)
 
-    assert len(pages) == 1 and pages[0].path.suffix == ".xlsx"
+    assert [page.path.suffix for page in pages] == [".xlsx", ".json"]  # the content item is provenance
     assert pages[0].record["version"] == "2019-09-26T09:30:00.000+01:00"
     assert pages[0].record["release_date"] == "2019-09-26"
     assert len(list((tmp_path / "govuk" / "imd_2019_lad").glob("*.json"))) == 1  # the content item too

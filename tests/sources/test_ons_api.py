@@ -103,7 +103,7 @@ def test_walks_dataset_version_and_csv_and_parses_exact_values(
     pages = fetch(httpserver, spec, tmp_path)
     frame = ons_api.parse(spec, [page.path for page in pages])
 
-    assert len(pages) == 1
+    assert [page.path.suffix for page in pages] == [".csv", ".json", ".json"]
     assert pages[0].record["version"] == "6"
     assert pages[0].record["release_date"] == "2025-04-24"
     assert pages[0].record["url"].endswith(CSV_PATH)
