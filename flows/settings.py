@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         return self.data_dir / "published" / "warehouse.duckdb"
 
     @property
+    def parquet_dir(self) -> Path:
+        return self.data_dir / "published" / "parquet"
+
+    @property
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
 

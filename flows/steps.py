@@ -31,7 +31,7 @@ from warehouse.load import (
 )
 from warehouse.models import build_models
 from warehouse.registry import load_registry, write_registry
-from warehouse.snapshot import publish_snapshot
+from warehouse.snapshot import publish_parquet, publish_snapshot
 
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
@@ -166,7 +166,10 @@ def build(settings: Settings) -> list[str]:
 
 
 def publish(settings: Settings) -> Path:
-    return publish_snapshot(settings.warehouse_path, settings.snapshot_path)
+    """The analysts' snapshot, then Parquet files of the indicator tables, each swapped in whole."""
+    snapshot = publish_snapshot(settings.warehouse_path, settings.snapshot_path)
+    publish_parquet(snapshot, settings.parquet_dir)
+    return snapshot
 
 
 def latest_bulletin(settings: Settings) -> Path | None:

@@ -9,6 +9,8 @@ can open it.
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -34,3 +36,39 @@ def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
         os.fsync(handle.fileno())
     os.replace(partial, snapshot)
     return snapshot
+
+
+# The tables analysts most often want outside DuckDB: Parquet is readable by any tool and version.
+PARQUET_TABLES = (
+    "indicator_summary",
+    "indicator_value",
+    "indicator",
+    "area",
+    "area_member",
+    "stg_observation_latest",
+    "stg_observation_revision",
+)
+
+
+def publish_parquet(snapshot: Path, link: Path) -> Path:
+    """Export the indicator tables to a new folder, then swing the `link` symlink to it atomically.
+
+    A reader that resolved the old link keeps reading the old, complete files; older folders are
+    removed once the link has moved (open files stay readable on POSIX until closed).
+    """
+    target = link.with_name(f"{link.name}-{time.time_ns()}")
+    target.mkdir(parents=True)
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        for table in PARQUET_TABLES:
+            con.execute(f"COPY (FROM {table}) TO '{target / table}.parquet' (FORMAT parquet)")
+    finally:
+        con.close()
+    pointer = link.with_name(f".{link.name}.next")
+    pointer.unlink(missing_ok=True)
+    pointer.symlink_to(target.name)
+    os.replace(pointer, link)
+    for old in link.parent.glob(f"{link.name}-*"):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    return link

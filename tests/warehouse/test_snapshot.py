@@ -199,7 +199,7 @@ def test_publish_writes_aside_and_renames_into_place(
     _rerun_with_a_revision(loaded_settings, nomis_server, publish=False)
     with monkeypatch.context() as patch:
         patch.setattr(snapshot_module.os, "replace", spy)
-        steps.publish(loaded_settings)
+        snapshot_module.publish_snapshot(loaded_settings.warehouse_path, loaded_settings.snapshot_path)
 
     assert [dst for _src, dst in seen] == [target]
     partial = seen[0][0]
