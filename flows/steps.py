@@ -6,11 +6,13 @@ Prefect tasks in `flows.monitor` wrap these; tests call them directly.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from flows.progress import download_progress
 from flows.settings import Settings
 from reports.bulletin import render_bulletin
 from sources import govuk, landregistry, nomis, ons_api, ons_web
@@ -62,6 +64,8 @@ def areas_for(settings: Settings) -> AreaSet:
 
 def prepare_warehouse(settings: Settings) -> None:
     """Migrate, refuse to mix demo and real data, and write the areas and indicator registry."""
+    # Spool files of downloads a killed run never finished: nothing refers to them.
+    shutil.rmtree(settings.raw_dir / ".incoming", ignore_errors=True)
     mode = "demo" if settings.demo else "live"
     with db.connect(settings.warehouse_path) as con:
         held = db.get_meta(con, DATA_MODE_KEY)
@@ -96,7 +100,7 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
         options = {"uid": uid, "page_size": settings.nomis_page_size}
     areas = areas_for(settings)
     codes = areas.fetch_codes + (areas.published_composite_codes if spec.request_composites else [])
-    with make_client(settings.http_config()) as client:
+    with make_client(settings.http_config()) as client, download_progress(dataset_id, quiet=settings.quiet):
         pages = PUBLISHERS[spec.publisher].fetch(
             client,
             settings.http_config(),

@@ -87,7 +87,13 @@ def archive(
         body_path = previous.path
     else:
         body_path = folder / f"{fetched.sha256}.{ext}"
-        if not body_path.exists():
+        if fetched.spooled is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            if body_path.exists():
+                fetched.spooled.unlink()
+            else:
+                os.replace(fetched.spooled, body_path)
+        elif not body_path.exists():
             write_atomically(body_path, fetched.body)
     record = _provenance_record(
         fetched, publisher=publisher, dataset=dataset, page=page, body_path=body_path, raw_dir=raw_dir
@@ -127,5 +133,6 @@ def fetch_page(
         publisher=publisher,
         dataset=dataset,
         validators=validators,
+        spool_dir=raw_dir / ".incoming",
     )
     return archive(raw_dir, fetched, publisher=publisher, dataset=dataset, page=page, ext=ext, previous=last)

@@ -12,9 +12,14 @@ import datetime as dt
 import email.utils
 import hashlib
 import logging
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import httpx
 import stamina
@@ -81,13 +86,20 @@ class Validators:
 
 @dataclass
 class FetchedBody:
-    """One response, with everything its provenance record needs."""
+    """One response, with everything its provenance record needs.
+
+    The body is either in memory (`body`) or, for downloads streamed to disk, in a spool file
+    (`spooled`) that the raw archive renames into place, so a large file is never held in memory.
+    """
 
     url: str
     params: dict[str, str]
     status: int
-    body: bytes
     fetched_at: dt.datetime
+    sha256: str
+    size: int
+    body: bytes | None = None
+    spooled: Path | None = None
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
@@ -98,13 +110,25 @@ class FetchedBody:
         return self.status == 304
 
     @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
-
-    @property
     def request_key(self) -> str:
         """The URL with its public parameters, sorted: the key validators are remembered under."""
         return str(httpx.URL(self.url, params=sorted(self.params.items())))
+
+
+# Progress of the download under way, for a terminal progress bar: (what, bytes so far, total).
+ProgressHook = Callable[[str, int, int | None], None]
+_progress_hook: ContextVar[ProgressHook | None] = ContextVar("eim_http_progress", default=None)
+CHUNK_BYTES = 1 << 16
+
+
+@contextmanager
+def reporting_progress(hook: ProgressHook | None) -> Iterator[None]:
+    """Report the bytes of every download made inside this block to `hook`."""
+    token = _progress_hook.set(hook)
+    try:
+        yield
+    finally:
+        _progress_hook.reset(token)
 
 
 class _RetryableStatus(Exception):
@@ -158,8 +182,12 @@ def get(
     publisher: str,
     dataset: str,
     validators: Validators | None = None,
+    spool_dir: Path | None = None,
 ) -> FetchedBody:
-    """GET with retries; returns the body (or a 304) or raises a PublisherError naming the problem."""
+    """GET with retries; returns the body (or a 304) or raises a PublisherError naming the problem.
+
+    With `spool_dir` the body streams to a file there (hashed on the way), not into memory.
+    """
     headers = validators.headers() if validators else {}
     host = httpx.URL(url).host
     try:
@@ -171,9 +199,9 @@ def get(
             wait_max=config.backoff_max,
         ):
             with attempt:
-                response = client.get(url, params=dict(params), headers=headers)
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise _RetryableStatus(response)
+                response, digest, size, body, spooled = _receive(
+                    client, url, params, headers, spool_dir, label=f"{host}{httpx.URL(url).path}"
+                )
     except _RetryableStatus as error:
         status = error.response.status_code
         raise PublisherHTTPError(
@@ -194,10 +222,62 @@ def get(
         url=str(response.url.copy_with(query=None)),
         params=public_params(params),
         status=response.status_code,
-        body=response.content,
         fetched_at=dt.datetime.now(dt.UTC),
+        sha256=digest,
+        size=size,
+        body=body,
+        spooled=spooled,
         etag=response.headers.get("ETag"),
         last_modified=response.headers.get("Last-Modified"),
         content_type=response.headers.get("Content-Type"),
         headers=dict(response.headers),
     )
+
+
+def _receive(
+    client: httpx.Client,
+    url: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    spool_dir: Path | None,
+    *,
+    label: str,
+) -> tuple[httpx.Response, str, int, bytes | None, Path | None]:
+    """One attempt: stream the body (to memory or a spool file), hashing and reporting progress."""
+    hook = _progress_hook.get()
+    digest = hashlib.sha256()
+    size = 0
+    with client.stream("GET", url, params=dict(params), headers=dict(headers)) as response:
+        if response.status_code == 429 or response.status_code >= 500:
+            response.read()
+            raise _RetryableStatus(response)
+        if response.status_code >= 300:
+            response.read()
+            return response, hashlib.sha256(response.content).hexdigest(), 0, response.content, None
+        total = int(response.headers["Content-Length"]) if "Content-Length" in response.headers else None
+        chunks: list[bytes] = []
+        sink = None
+        if spool_dir is not None:
+            spool_dir.mkdir(parents=True, exist_ok=True)
+            sink = tempfile.NamedTemporaryFile(dir=spool_dir, prefix=".incoming-", delete=False)  # noqa: SIM115
+        try:
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                if sink is None:
+                    chunks.append(chunk)
+                else:
+                    sink.write(chunk)
+                if hook:
+                    hook(label, size, total)
+            if sink is not None:
+                sink.flush()
+                os.fsync(sink.fileno())
+                sink.close()
+        except BaseException:
+            if sink is not None:
+                sink.close()
+                Path(sink.name).unlink(missing_ok=True)
+            raise
+    spooled = Path(sink.name) if sink is not None else None
+    return response, digest.hexdigest(), size, None if sink else b"".join(chunks), spooled
