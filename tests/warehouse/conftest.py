@@ -1,0 +1,319 @@
+"""Warehouses built from the hand-written fixtures in tests/fixtures/indicators, through the real code path.
+
+One loopback HTTP server (pytest-httpserver) answers at every publisher's real URL paths with the bytes
+of the fixture files: Nomis CSV pages (`NomisFixtureServer`), the ONS CMD API walk (dataset JSON →
+version JSON → V4 CSV), ONS time series JSON, the UK HPI full file and GOV.UK content items with their
+attachments (two xlsx workbooks built here with openpyxl). `flows.steps` then fetches, parses, loads,
+builds the models and publishes the snapshot that the tests query.
+
+The warehouse of every dataset is built once per session (`indicator_settings`); the tests only read
+its snapshot. Tests that change what the publishers serve build their own warehouse (`build_warehouse`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from pytest_httpserver import HTTPServer
+
+from flows import steps
+from flows.settings import Settings
+from sources import ons_api
+from sources.replay_govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
+from tests.conftest import FIXTURES, NomisFixtureServer
+from warehouse.query import run_query
+
+INDICATOR_FIXTURES = FIXTURES / "indicators"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Dataset id -> Nomis source id, for the eight Nomis datasets of sources/catalog.yaml.
+NOMIS_SOURCES = {
+    "claimant_count": "NM_162_1",
+    "population": "NM_2002_1",
+    "annual_population_survey": "NM_17_5",
+    "ashe_residence": "NM_30_1",
+    "ashe_workplace": "NM_99_1",
+    "business_counts": "NM_142_1",
+    "bres": "NM_189_1",
+    "jobs_density": "NM_57_1",
+}
+# ONS CMD datasets: catalog id -> (CMD dataset id, title, release frequency, version, release date, CSV).
+ONS_API_DATASETS = {
+    "regional_gdp": (
+        "regional-gdp-by-year",
+        "Regional gross domestic product by year",
+        "Annual",
+        6,
+        "2025-04-24T00:00:00.000Z",
+        "cmd-regional-gdp.csv",
+    ),
+    "wellbeing": (
+        "wellbeing-local-authority",
+        "Personal well-being estimates by local authority",
+        "Annual",
+        4,
+        "2024-10-30T00:00:00.000Z",
+        "cmd-wellbeing.csv",
+    ),
+    "online_job_adverts": (
+        "online-job-advert-estimates",
+        "Online job advert estimates",
+        "Monthly",
+        52,
+        "2026-11-12T00:00:00.000Z",
+        "cmd-job-adverts.csv",
+    ),
+}
+ONS_WEB_SERIES = {"cpi": "d7g7", "cpih": "l55o"}
+TIMESERIES_PATH = "/economy/inflationandpriceindices/timeseries/{cdid}/mm23/data"
+HPI_PATH = re.compile(r"/market-trend-data/house-price-index-data/UK-HPI-full-file-\d{4}-\d{2}\.csv")
+UPLOADS = "/government/uploads/system/uploads/attachment_data/file"
+IOD_PAGE = "government/statistics/english-indices-of-deprivation-2019"
+IOD_FILE = f"{UPLOADS}/833995/File_10_-_IoD2019_Local_Authority_District_Summaries__lower-tier__.xlsx"
+LUF_PAGE = "government/publications/levelling-up-fund-round-3-successful-bids"
+LUF_FILE = f"{UPLOADS}/1150001/Levelling_Up_Fund_successful_bids_rounds_1_to_3.xlsx"
+PRIORITY_PAGE = "government/publications/levelling-up-fund-round-2-updates-to-the-index-of-priority-places"
+PRIORITY_FILE = f"{UPLOADS}/1062538/LUF_round_2_priority_category.csv"
+ALL_DATASETS = (
+    *NOMIS_SOURCES,
+    *ONS_API_DATASETS,
+    *ONS_WEB_SERIES,
+    "house_prices",
+    "imd_2019_lad",
+    "luf_allocations",
+    "luf_priority_category",
+)
+
+# IoD2019 File 10, sheet "IMD": rank of average score (1 = most deprived) for the WMCA councils.
+IMD_RANKS = {
+    "E08000025": ("Birmingham", 7),
+    "E08000026": ("Coventry", 81),
+    "E08000027": ("Dudley", 83),
+    "E08000028": ("Sandwell", 12),
+    "E08000029": ("Solihull", 200),
+    "E08000030": ("Walsall", 25),
+    "E08000031": ("Wolverhampton", 24),
+}
+# Levelling Up Fund successful bids (round, GSS code, lead applicant, bid, amount). Dudley and Solihull
+# led no successful bid: they count as £0. Coventry's amount is written as text, "£12,000,000".
+LUF_BIDS = (
+    ("Round 1", "E08000025", "Birmingham", "Bid B1", 20_000_000),
+    ("Round 2", "E08000025", "Birmingham", "Bid B2", 19_500_000),
+    ("Round 3", "E08000025", "Birmingham", "Bid B3", 15_000_000),
+    ("Round 2", "E08000026", "Coventry", "Bid C2", "£12,000,000"),
+    ("Round 1", "E08000028", "Sandwell", "Bid S1", 10_000_000),
+    ("Round 3", "E08000028", "Sandwell", "Bid S3", 8_000_000),
+    ("Round 2", "E08000030", "Walsall", "Bid Wa2", 11_400_000),
+    ("Round 1", "E08000031", "Wolverhampton", "Bid Wo1", 20_000_000),
+    ("Round 2", "E08000031", "Wolverhampton", "Bid Wo2", 15_000_000),
+)
+
+
+def imd_workbook() -> bytes:
+    """File 10 as published: a notes sheet first, then the IMD sheet with a title row above its table."""
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["English Indices of Deprivation 2019: local authority district summaries"])
+    sheet = workbook.create_sheet("IMD")
+    sheet.append(["Indices of Deprivation 2019: local authority district summaries"])
+    sheet.append(IMD_COLUMNS)
+    for code, (name, rank) in IMD_RANKS.items():
+        sheet.append([code, name, 30_000 - 60 * rank, rank, 45 - rank / 10, rank, 0.2, rank])
+    return deterministic_xlsx(workbook)
+
+
+def luf_workbook() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Successful bids"
+    sheet.append(["Levelling Up Fund: successful bids, rounds 1 to 3"])
+    sheet.append([])
+    sheet.append(LUF_BID_COLUMNS)
+    for round_name, code, name, bid, amount in LUF_BIDS:
+        sheet.append([round_name, code, name, bid, amount])
+    return deterministic_xlsx(workbook)
+
+
+@dataclass
+class PublisherFixtureServer:
+    """Every publisher's paths on one loopback server, answering with the indicator fixtures."""
+
+    server: HTTPServer
+    nomis: NomisFixtureServer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nomis = NomisFixtureServer(self.server)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("").rstrip("/")
+
+    def serve_nomis(self, source_id: str, fixture: str | None = None) -> None:
+        self.nomis.serve(source_id, (INDICATOR_FIXTURES / (fixture or f"{source_id}.data.csv")).read_text())
+
+    def serve_ons_api(self) -> None:
+        for dataset, title, frequency, version, release, csv_name in ONS_API_DATASETS.values():
+            values = {
+                "{base}": self.url,
+                "{dataset}": dataset,
+                "{title}": title,
+                "{frequency}": frequency,
+                "{version}": str(version),
+                "{release_date}": release,
+            }
+            for name, path in (
+                ("ons-dataset.json", f"/v1/datasets/{dataset}"),
+                ("ons-version.json", f"/v1/datasets/{dataset}/editions/time-series/versions/{version}"),
+            ):
+                text = (INDICATOR_FIXTURES / name).read_text()
+                for key, value in values.items():
+                    text = text.replace(key, value)
+                self.server.expect_request(path).respond_with_data(text, content_type="application/json")
+            self.server.expect_request(
+                f"/downloads/datasets/{dataset}/editions/time-series/versions/{version}.csv"
+            ).respond_with_data((INDICATOR_FIXTURES / csv_name).read_bytes(), content_type="text/csv")
+
+    def serve_ons_web(self) -> None:
+        for cdid in ONS_WEB_SERIES.values():
+            self.server.expect_request(TIMESERIES_PATH.format(cdid=cdid)).respond_with_data(
+                (INDICATOR_FIXTURES / f"timeseries-{cdid}-mm23.json").read_bytes(),
+                content_type="application/json",
+            )
+
+    def serve_house_prices(self) -> None:
+        # The connector probes back from the current month; the file answers whatever month it asks.
+        self.server.expect_request(HPI_PATH).respond_with_data(
+            (INDICATOR_FIXTURES / "UK-HPI-full-file-2026-09.csv").read_bytes(), content_type="text/csv"
+        )
+
+    def serve_govuk(self) -> None:
+        for page, content, attachment, body, kind in (
+            (IOD_PAGE, "content-iod2019.json", IOD_FILE, imd_workbook(), XLSX_TYPE),
+            (LUF_PAGE, "content-luf-bids.json", LUF_FILE, luf_workbook(), XLSX_TYPE),
+            (
+                PRIORITY_PAGE,
+                "content-luf-priority.json",
+                PRIORITY_FILE,
+                (INDICATOR_FIXTURES / "luf-priority.csv").read_bytes(),
+                "text/csv",
+            ),
+        ):
+            text = (INDICATOR_FIXTURES / content).read_text().replace("{base}", self.url)
+            self.server.expect_request(f"/api/content/{page}").respond_with_data(
+                text, content_type="application/json"
+            )
+            self.server.expect_request(attachment).respond_with_data(body, content_type=kind)
+
+    def serve_everything(self) -> None:
+        for source_id in NOMIS_SOURCES.values():
+            self.serve_nomis(source_id)
+        self.serve_ons_api()
+        self.serve_ons_web()
+        self.serve_house_prices()
+        self.serve_govuk()
+
+
+@contextmanager
+def loopback_server() -> Iterator[PublisherFixtureServer]:
+    """A pytest-httpserver server of its own (a session or module fixture cannot use `httpserver`)."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield PublisherFixtureServer(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+def settings_for(data_dir: Path, base_url: str, area: str = "west-midlands") -> Settings:
+    """Settings as `eim run` reads them, from EIM_ variables only, every publisher on the loopback server."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key.startswith("EIM_"):
+                patch.delenv(key)
+        patch.chdir(data_dir.parent)  # no stray eim.toml
+        patch.setenv("EIM_DATA_DIR", str(data_dir))
+        patch.setenv("EIM_AREA", area)
+        for name in ("NOMIS_URL", "ONS_WEB_URL", "LANDREGISTRY_URL", "GOVUK_URL"):
+            patch.setenv(f"EIM_{name}", base_url)
+        patch.setenv("EIM_ONS_API_URL", f"{base_url}/v1")
+        patch.setenv("EIM_HTTP_RETRIES", "2")
+        patch.setenv("EIM_HTTP_TIMEOUT", "5")
+        patch.setenv("EIM_HTTP_RETRY_BUDGET", "2")
+        return Settings()
+
+
+def load(settings: Settings, datasets: Iterable[str]) -> dict[str, steps.LoadResult]:
+    """Fetch, parse and load each dataset as a run does (an unchanged fetch is recorded, not parsed)."""
+    results = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+        for dataset in datasets:
+            outcome = steps.fetch_dataset(settings, dataset)
+            frame = None if steps.already_loaded(settings, outcome) else steps.parse_dataset(outcome)
+            results[dataset] = steps.load_dataset(settings, outcome, frame)
+    return results
+
+
+def build_and_publish(settings: Settings) -> None:
+    steps.build(settings)
+    steps.publish(settings)
+
+
+def build_warehouse(data_dir: Path, base_url: str, datasets: Iterable[str], area: str = "west-midlands"):
+    settings = settings_for(data_dir, base_url, area)
+    steps.prepare_warehouse(settings)
+    load(settings, datasets)
+    build_and_publish(settings)
+    return settings
+
+
+@dataclass(frozen=True)
+class LoadedWarehouse:
+    settings: Settings
+    nomis_requests: list[dict[str, str]]  # the query of every Nomis request, in order
+
+
+@pytest.fixture(scope="session")
+def indicator_warehouse(tmp_path_factory) -> LoadedWarehouse:
+    """Every dataset of the catalog loaded from the indicator fixtures, models built, snapshot published."""
+    with loopback_server() as publishers:
+        publishers.serve_everything()
+        settings = build_warehouse(
+            tmp_path_factory.mktemp("indicators") / "data", publishers.url, ALL_DATASETS
+        )
+        return LoadedWarehouse(settings, list(publishers.nomis.requests))
+
+
+@pytest.fixture(scope="session")
+def indicator_settings(indicator_warehouse: LoadedWarehouse) -> Settings:
+    return indicator_warehouse.settings
+
+
+def query(settings: Settings, sql: str) -> list[dict]:
+    result = run_query(settings.snapshot_path, sql)
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def summary(settings: Settings, indicator: str, area: str) -> dict:
+    (row,) = query(
+        settings,
+        f"SELECT * FROM indicator_summary WHERE indicator_id = '{indicator}' AND geography_code = '{area}'",
+    )
+    return row
+
+
+def value_at(settings: Settings, indicator: str, area: str, period: str) -> dict:
+    (row,) = query(
+        settings,
+        f"SELECT * FROM indicator_value WHERE indicator_id = '{indicator}' AND geography_code = '{area}' "
+        f"AND period = '{period}'",
+    )
+    return row
