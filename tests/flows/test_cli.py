@@ -88,3 +88,38 @@ def test_run_without_network_fails_fast_and_changes_nothing(loaded_settings: Set
     assert _observations(loaded_settings) == observations
     assert hashlib.sha256(bulletin.read_bytes()).hexdigest() == bulletin_digest
     assert hashlib.sha256(loaded_settings.snapshot_path.read_bytes()).hexdigest() == snapshot_digest
+
+
+def test_sources_json_lists_every_catalog_dataset(loaded_settings: Settings) -> None:
+    from sources.catalog import default_catalog
+
+    result = runner.invoke(app, ["sources", "--json"])
+    assert result.exit_code == 0, result.output
+    records = {record["dataset"]: record for record in json.loads(result.output)}
+    assert set(records) == set(default_catalog().datasets)
+    for record in records.values():
+        assert {"dataset", "publisher", "last_fetched", "last_changed", "latest_period", "rows",
+                "status"} <= set(record)  # fmt: skip
+    claimants = records["claimant_count"]
+    assert (claimants["publisher"], claimants["latest_period"], claimants["rows"]) == ("nomis", "2026-10", 80)
+    assert claimants["status"] == "loaded" and claimants["last_fetched"]
+    assert records["cpi"]["status"] == "never run" and records["cpi"]["rows"] == 0
+
+
+def test_indicators_json_for_the_focus_area(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["indicators", "--json"])
+    assert result.exit_code == 0, result.output
+    records = {record["indicator"]: record for record in json.loads(result.output)}
+    rate = records["claimant_rate"]
+    for key in ("indicator", "area", "period", "value", "unit", "change_period", "change_year", "gap_uk",
+                "rank", "significant_year"):  # fmt: skip
+        assert key in rate
+    assert rate["area"] == "E47000007" and rate["value_area"] == "E47000007"
+    assert rate["period"] == "2026-10" and rate["unit"] == "percent"
+    assert round(rate["value"], 4) == round(119_000 / 1_880_000 * 100, 4)
+
+
+def test_indicators_for_an_unknown_area_is_a_clear_error(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["indicators", "--area", "E99999999"])
+    assert result.exit_code == 1
+    assert "unknown area 'E99999999'" in result.output

@@ -11,7 +11,7 @@ from sources import nomis
 from sources.catalog import default_catalog
 from sources.errors import PublisherFormatError, PublisherHTTPError, PublisherUnreachable
 from sources.http import make_client
-from tests.conftest import FAST_HTTP, FIXTURES, NomisFixtureServer
+from tests.conftest import FAST_HTTP, FIXTURES, REAL_SAMPLES, NomisFixtureServer
 
 GEOGRAPHIES = ["E08000025", "E08000026", "E08000027", "E08000028", "E08000029", "E08000030",
                "E08000031", "E12000005", "E92000001", "K02000001"]  # fmt: skip
@@ -162,3 +162,21 @@ def test_connection_refused_names_the_host(tmp_path: Path) -> None:
             client, FAST_HTTP, base_url="http://127.0.0.1:9", spec=spec, geography_codes=GEOGRAPHIES,
             raw_dir=tmp_path, previous=lambda key: None,
         )  # fmt: skip
+
+
+def test_the_real_nomis_sample_uses_the_column_names_the_parser_expects(httpserver, tmp_path: Path) -> None:
+    """Real bytes (a `select=` extract): same column names and status labels as our fixtures; being a
+    column subset without RECORD_COUNT, it is refused loudly, since a short page could not be detected."""
+    sample = REAL_SAMPLES / "nomis-claimant-select.csv"
+    if not sample.exists():
+        pytest.skip(f"the real samples folder is absent ({REAL_SAMPLES}): run with ../shared beside the repo")
+    header = sample.read_text().splitlines()[0].split(",")
+    ours = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_text().splitlines()[0].split(",")
+    assert set(header) - {"OBS_STATUS_NAME"} <= set(ours) | {"GENDER_NAME", "AGE_NAME", "MEASURE_NAME"}
+    assert {"DATE_NAME", "GEOGRAPHY_CODE", "OBS_VALUE"} <= set(header)
+    assert "Normal Value" in sample.read_text() and nomis.STATUS_MARKERS["A"] == "Normal Value"
+    httpserver.expect_request("/api/v01/dataset/NM_162_1.data.csv").respond_with_data(
+        sample.read_bytes(), content_type="text/csv"
+    )
+    with pytest.raises(PublisherFormatError, match=r"lacks the column.*RECORD_COUNT"):
+        fetch(NomisFixtureServer(httpserver), tmp_path)
