@@ -4,12 +4,15 @@
 -- and within the combined authorities, for the same period. Significance (95%) only where both
 -- estimates have confidence intervals: a difference is significant when it exceeds
 -- sqrt(h1^2 + h2^2), h being each estimate's half-width (independent samples).
-CREATE OR REPLACE TABLE indicator_summary AS
+-- `indicator_summary_as_of(d)` gives the same as it stood at date d (for an edition of an earlier
+-- month); the `indicator_summary` table is the summary as of now.
+CREATE OR REPLACE MACRO indicator_summary_as_of(as_of) AS TABLE
 WITH latest AS (
     -- The latest period with a value (a publisher's lag, e.g. house sales, is not news); an area
     -- with no value at all keeps its latest period, shown as missing.
     SELECT v.*
     FROM indicator_value v
+    WHERE v.period_date <= as_of
     QUALIFY row_number() OVER (PARTITION BY indicator_id, geography_code
                                ORDER BY v.value IS NULL, period_date DESC) = 1
 ),
@@ -83,3 +86,6 @@ SELECT * EXCLUDE (year_ago_lower, year_ago_upper, uk_lower, uk_upper),
        END AS significant_gap_uk
 FROM compared
 ORDER BY indicator_id, geography_code;
+
+CREATE OR REPLACE TABLE indicator_summary AS
+SELECT * FROM indicator_summary_as_of(DATE '9999-12-31');
