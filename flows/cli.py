@@ -175,6 +175,62 @@ def query(
         Console().print(table)
 
 
+@app.command()
+def bulletin(
+    period: Annotated[
+        str | None, typer.Option("--period", "-p", help="Edition month, YYYY-MM (default: the newest).")
+    ] = None,
+    rebuild: Annotated[
+        str | None,
+        typer.Option(
+            "--rebuild",
+            help="Rebuild this published edition from its pinned snapshot and check it is identical.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Publish even if the publication checks fail (the edition says so)."),
+    ] = False,
+) -> None:
+    """Build and publish an edition of the bulletin from the analysts' snapshot (or rebuild one)."""
+    import re
+
+    from flows import steps
+    from flows.settings import load_settings
+    from reports.publish import PublishError, rebuild_edition
+    from warehouse.db import WarehouseError
+
+    settings = load_settings()
+    for value in (period, rebuild):
+        if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            raise _fail(f"invalid edition {value!r}: give a month as YYYY-MM, e.g. 2026-10")
+    try:
+        if rebuild:
+            differences = rebuild_edition(settings.data_dir, rebuild)
+            if differences:
+                for name, problem in differences.items():
+                    typer.echo(f"Error: {rebuild}/{name} {problem}", err=True)
+                raise typer.Exit(1)
+            typer.echo(
+                f"Edition {rebuild} rebuilt from its pinned snapshot: HTML, Markdown and JSON identical."
+            )
+            return
+        result = steps.build_bulletin(settings, period=period, force=force)
+    except (PublishError, WarehouseError) as error:
+        raise _fail(str(error)) from None
+    if result.published:
+        note = " (despite failing checks)" if result.reasons else ""
+        typer.echo(f"Published edition {result.period}{note}: {result.folder / 'index.html'}")
+        return
+    typer.echo(
+        f"Edition {result.period} kept as a draft in {result.folder}; not published because:", err=True
+    )
+    for reason in result.reasons:
+        typer.echo(f"  - {reason}", err=True)
+    typer.echo("The last published edition stays current. `--force` publishes anyway.", err=True)
+    raise typer.Exit(1)
+
+
 def _print_records(records: list[dict], as_json: bool, columns: list[str]) -> None:
     if as_json:
         typer.echo(json.dumps(records, default=str, indent=2))

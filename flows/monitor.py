@@ -11,11 +11,13 @@ from pathlib import Path
 
 import httpx
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from flows import steps
 from flows.settings import load_settings
+from reports.publish import EditionResult
 from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherUnreachable
 from warehouse.load import LoadResult
@@ -66,9 +68,26 @@ def publish_snapshot() -> Path:
     return steps.publish(load_settings())
 
 
-@task(timeout_seconds=300, cache_policy=NO_CACHE)
-def render_bulletin() -> Path:
-    return steps.render(load_settings())
+@task(timeout_seconds=600, cache_policy=NO_CACHE)
+def render_bulletin() -> EditionResult:
+    """Build the newest edition; show it in the Prefect UI as artifacts (main points, headline table)."""
+    result = steps.build_bulletin(load_settings())
+    if result.content is not None:
+        content = result.content
+        state = "Published" if result.published else "Draft (not published)"
+        lines = [f"# {content.title}: {content.period_label}", "", f"**{state}**: `{result.folder}`", ""]
+        lines += [f"- {point}" for point in content.main_points]
+        lines += [f"\n**Not published:** {reason}" for reason in result.reasons if not result.published]
+        create_markdown_artifact(
+            markdown="\n".join(lines), key="bulletin-latest", description=f"Edition {content.period_label}"
+        )
+        headline = [
+            {"indicator": e["title"], "area": e["area_name"], "period": e["period"], "value": e["display"]}
+            for e in content.ledger.entries()
+            if e["measure"] == "value" and e["area"] == content.edition.focus.code
+        ]
+        create_table_artifact(table=headline, key="bulletin-headline-figures")
+    return result
 
 
 @dataclass
@@ -144,6 +163,10 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     summary = _ingest(_wanted(datasets))
     nothing_new = not summary.loaded and steps.latest_bulletin(settings) is not None
     if settings.snapshot_path.exists() and not nothing_new:
-        summary.bulletin = render_bulletin()
+        edition = render_bulletin()
+        summary.bulletin = edition.folder / "index.html"
+        if not edition.published:
+            for reason in edition.reasons:
+                summary.failed[f"bulletin {edition.period}"] = f"edition kept as a draft: {reason}"
         get_run_logger().info("Bulletin written to %s", summary.bulletin)
     return _finish(summary)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     area: str = Field("west-midlands", description="Packaged area file to use.")
     area_file: Path | None = Field(None, description="An area file of your own (overrides `area`).")
     quiet: bool = Field(False, description="No progress bars.")
+    contact: str | None = Field(None, description="The bulletin's contact line (team and email).")
+    site_url: str | None = Field(None, description="Public address of the site, for links and the feed.")
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."

@@ -9,12 +9,15 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+import yaml
+from cronsim import CronSim
 
 from flows.progress import download_progress
 from flows.settings import Settings
-from reports.bulletin import render_bulletin
+from reports.publish import EditionResult, build_edition
 from sources import govuk, landregistry, nomis, ons_api, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
@@ -178,9 +181,50 @@ def publish(settings: Settings) -> Path:
 
 def latest_bulletin(settings: Settings) -> Path | None:
     """The newest edition page on the site, if any."""
-    pages = sorted(settings.site_dir.glob("*/index.html"))
+    pages = sorted(settings.site_dir.glob("[0-9]*/index.html"))
     return pages[-1] if pages else None
 
 
+PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
+EDITION_DEPLOYMENT = "monthly-run"
+
+
+def next_edition_date(after: dt.date) -> dt.date | None:
+    """The next scheduled edition, from the schedule in prefect.yaml (the one place schedules live)."""
+    try:
+        deployments = yaml.safe_load(PREFECT_YAML.read_text())["deployments"]
+    except (OSError, KeyError, TypeError):
+        return None
+    for deployment in deployments:
+        if deployment.get("name") == EDITION_DEPLOYMENT:
+            schedule = deployment["schedules"][0]
+            start = dt.datetime.combine(after, dt.time(23, 59), tzinfo=ZoneInfo(schedule["timezone"]))
+            return next(CronSim(schedule["cron"], start)).date()
+    return None
+
+
+def build_bulletin(
+    settings: Settings,
+    *,
+    period: str | None = None,
+    force: bool = False,
+    today: dt.date | None = None,
+) -> EditionResult:
+    """Build and publish (or keep as a draft) the edition for `period`, default the newest month."""
+    today = today or dt.date.today()
+    return build_edition(
+        settings.snapshot_path,
+        settings.data_dir,
+        period=period,
+        demo=settings.demo,
+        force=force,
+        today=today,
+        next_edition=next_edition_date(today),
+        contact=settings.contact,
+        site_url=settings.site_url,
+    )
+
+
 def render(settings: Settings, today: dt.date | None = None) -> Path:
-    return render_bulletin(settings.snapshot_path, settings.site_dir, demo=settings.demo, today=today)
+    """Build the newest edition; its page on the site (or the draft's, if the gate refused it)."""
+    return build_bulletin(settings, today=today).folder / "index.html"

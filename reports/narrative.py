@@ -1,76 +1,283 @@
-"""Main points written from the figures: templates aware of each indicator's polarity."""
+"""The words of an edition, written from its figures.
+
+Templates over the figures, aware of each indicator's polarity: "rose"/"fell" describe direction,
+"better"/"worse" only where the registry says which way is better. "Statistically significant" is
+said only where confidence intervals support it, and survey changes that are not significant are
+called so. Missing figures are said to be missing, never turned into 0. Every number a sentence
+quotes comes through the ledger, so it is in the edition's JSON sidecar.
+"""
 
 from __future__ import annotations
 
 from reports import format as fmt
-from reports.figures import EditionFigures
+from reports.edition import EditionData, Figure
+from reports.quotes import Ledger, period_text
 
-SMALL_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def _count_words(n: int) -> str:
+def count_words(n: int) -> str:
     """ONS style: whole numbers below ten in words."""
     return SMALL_NUMBERS[n] if 0 <= n < len(SMALL_NUMBERS) else f"{n:,}"
 
 
-def _direction(delta: float | None, decimals: int) -> str | None:
-    if delta is None:
-        return None
-    r = fmt.rounded(delta, decimals)
+def direction(figure: Figure, measure: str) -> str:
+    raw = getattr(figure, measure)
+    if raw is None:
+        return "unknown"
+    r = fmt.rounded(raw, figure.indicator.decimals)
     return "rose" if r > 0 else "fell" if r < 0 else "unchanged"
 
 
-def main_points(edition: EditionFigures) -> list[str]:
-    points = []
-    month = fmt.period_label(edition.period)
-    rate = edition.get("claimant_rate", edition.focus_code)
-    if rate and rate.value is not None:
-        direction = _direction(rate.change_period, rate.decimals)
-        level = fmt.value(rate.value, "percent", rate.decimals)
-        if direction in ("rose", "fell"):
-            opening = f"The claimant rate in the {rate.area_label} area {direction} to {level}"
-        elif direction == "unchanged":
-            opening = f"The claimant rate in the {rate.area_label} area was unchanged at {level}"
+def judgement(figure: Figure, measure: str) -> str | None:
+    """'better' or 'worse' for a change or gap, from the indicator's polarity; None if neutral."""
+    raw = getattr(figure, measure)
+    polarity = figure.indicator.polarity
+    if raw is None or polarity == "neutral" or fmt.rounded(raw, figure.indicator.decimals) == 0:
+        return None
+    return "better" if (raw > 0) == (polarity == "higher_is_better") else "worse"
+
+
+def place(figure: Figure) -> str:
+    """How a sentence names an area: 'the WMCA area', 'the West Midlands region', 'the UK'."""
+    area = figure.area
+    if area.level in ("combined_authority", "lep_area"):
+        return f"the {area.label} area"
+    if area.level in ("region", "uk"):
+        return f"the {area.label}"
+    return area.label
+
+
+def phrase(figure: Figure) -> str:
+    return figure.indicator.phrase
+
+
+def level_and_change(ledger: Ledger, figure: Figure, measure: str = "change_period") -> str:
+    """'The claimant rate in the WMCA area rose to 6.3% in October 2026'."""
+    subject = f"The {phrase(figure)} in {place(figure)}"
+    level = ledger.value(figure)
+    when = period_text(figure)
+    moved = direction(figure, measure)
+    if moved in ("rose", "fell"):
+        ledger.amount(figure, measure)
+        return f"{subject} {moved} to {level} in {when}"
+    if moved == "unchanged":
+        return f"{subject} was unchanged at {level} in {when}"
+    return f"{subject} was {level} in {when}"
+
+
+def against_uk(ledger: Ledger, figure: Figure, uk_label: str) -> str:
+    """', 2.1 percentage points above the UK rate (3.8%)', with significance where known."""
+    if figure.gap_uk is None or figure.uk_value is None:
+        return ""
+    uk_text = ledger.other(figure, "uk_value", figure.uk_value)
+    if fmt.rounded(figure.gap_uk, figure.indicator.decimals) == 0:
+        return f", the same as {uk_label} ({uk_text})"
+    side = "above" if figure.gap_uk > 0 else "below"
+    text = f", {ledger.amount(figure, 'gap_uk')} {side} {uk_label} ({uk_text})"
+    if figure.significant_gap_uk is True:
+        text += ", a statistically significant difference"
+    elif figure.significant_gap_uk is False:
+        text += ", a difference within the survey's margin of error"
+    return text
+
+
+def year_change(ledger: Ledger, figure: Figure) -> str:
+    """'; up 0.4 percentage points on a year earlier, which is statistically significant'."""
+    if figure.change_year is None:
+        return ""
+    moved = direction(figure, "change_year")
+    if moved == "unchanged":
+        text = "; unchanged on a year earlier"
+    else:
+        amount = ledger.amount(figure, "change_year")
+        text = f"; {'up' if moved == 'rose' else 'down'} {amount} on a year earlier"
+        if figure.indicator.unit in ("count", "gbp") and figure.change_year_pct is not None:
+            text += f" ({ledger.percent(figure, 'change_year_pct')})"
+    if figure.significant_year is True:
+        text += ", a statistically significant change"
+    elif figure.significant_year is False:
+        text += ", not a statistically significant change"
+    return text
+
+
+def sentence(ledger: Ledger, edition: EditionData, indicator: str, area: str | None = None,
+             *, measure: str = "change_period", with_year: bool = True) -> str | None:  # fmt: skip
+    figure = edition.figure(indicator, area or edition.focus.code)
+    if figure is None:
+        return None
+    text = level_and_change(ledger, figure, measure)
+    if figure.area.code != edition.uk.code:
+        text += against_uk(ledger, figure, "the UK")
+    if with_year:
+        text += year_change(ledger, figure)
+    return text + "."
+
+
+def count_sentence(ledger: Ledger, edition: EditionData, indicator: str, noun: str) -> str | None:
+    figure = edition.figure(indicator, edition.focus.code)
+    if figure is None:
+        return None
+    text = f"There were {ledger.value(figure)} {noun} in {place(figure)} in {period_text(figure)}"
+    if figure.change_year is not None:
+        moved = direction(figure, "change_year")
+        if moved == "unchanged":
+            text += ", the same number as a year earlier"
         else:
-            opening = f"The claimant rate in the {rate.area_label} area was {level}"
-        sentence = f"{opening} in {month}"
-        if rate.gap_uk is not None and rate.uk_value is not None:
-            gap = fmt.rounded(rate.gap_uk, rate.decimals)
-            if gap == 0:
-                sentence += f", the same as the UK rate ({fmt.value(rate.uk_value, 'percent', 1)})"
-            else:
-                side = "above" if gap > 0 else "below"
-                sentence += (
-                    f", {fmt.number(abs(rate.gap_uk), rate.decimals)} percentage points {side} "
-                    f"the UK rate ({fmt.value(rate.uk_value, 'percent', rate.decimals)})"
-                )
-        points.append(sentence + ".")
-    count = edition.get("claimant_count", edition.focus_code)
-    if count and count.value is not None:
-        sentence = (
-            f"There were {fmt.number(count.value)} claimants aged 16 and over in the "
-            f"{count.area_label} area in {month}"
-        )
-        if count.change_year is not None:
-            r = fmt.rounded(count.change_year, 0)
-            if r == 0:
-                sentence += ", the same number as a year earlier"
-            else:
-                more = "more" if r > 0 else "fewer"
-                sentence += (
-                    f", {fmt.number(abs(count.change_year))} {more} than a year earlier "
-                    f"({fmt.percent_change(count.change_year_pct)})"
-                )
-        points.append(sentence + ".")
-    councils = [
-        f for f in edition.for_indicator("claimant_rate") if f.level == "council" and f.value is not None
+            more = "more" if moved == "rose" else "fewer"
+            text += (
+                f", {ledger.amount(figure, 'change_year')} {more} than a year earlier "
+                f"({ledger.percent(figure, 'change_year_pct')})"
+            )
+    return text + "."
+
+
+def extremes(ledger: Ledger, edition: EditionData, indicator: str) -> str | None:
+    """'Among the seven councils, Birmingham had the highest claimant rate (8.0%) and ...'."""
+    figures = [f for a in edition.councils if (f := edition.figure(indicator, a.code)) is not None]
+    if len(figures) < 2:
+        return None
+    figures.sort(key=lambda f: f.value)
+    low, high = figures[0], figures[-1]
+    return (
+        f"Among the {count_words(len(figures))} councils, {high.area.label} had the highest "
+        f"{phrase(high)} "
+        f"({ledger.value(high)}) and {low.area.label} the lowest ({ledger.value(low)})."
+    )
+
+
+def significant_movements(ledger: Ledger, edition: EditionData) -> list[str]:
+    """Survey estimates whose change on the year is statistically significant, focus area first."""
+    found = []
+    for indicator in edition.indicators.values():
+        for area in [edition.focus, *edition.councils]:
+            figure = edition.figure(indicator.id, area.code)
+            if figure is None or figure.significant_year is not True:
+                continue
+            verdict = judgement(figure, "change_year")
+            tail = (
+                f", which is {'an improvement' if verdict == 'better' else 'a deterioration'}"
+                if verdict
+                else ""
+            )
+            found.append(
+                f"In {place(figure)}, the {phrase(figure)} "
+                f"{'rose' if figure.change_year > 0 else 'fell'} by {ledger.amount(figure, 'change_year')} "
+                f"over the year to {period_text(figure)}, to {ledger.value(figure)}: a statistically "
+                f"significant change{tail}."
+            )
+    return found
+
+
+def biggest_council_move(ledger: Ledger, edition: EditionData, indicator: str) -> str | None:
+    figures = [
+        f for a in edition.councils
+        if (f := edition.figure(indicator, a.code)) is not None and f.change_year is not None
+    ]  # fmt: skip
+    if not figures:
+        return None
+    figure = max(figures, key=lambda f: abs(f.change_year))
+    if fmt.rounded(figure.change_year, figure.indicator.decimals) == 0:
+        return None
+    return (
+        f"{figure.area.label} saw the largest change in its {phrase(figure)} among the councils over "
+        "the year, "
+        f"{'up' if figure.change_year > 0 else 'down'} {ledger.amount(figure, 'change_year')} to "
+        f"{ledger.value(figure)}."
+    )
+
+
+def main_points(ledger: Ledger, edition: EditionData) -> list[str]:
+    """Five to eight sentences: the headline figures, then significant and large movements."""
+    candidates = [
+        sentence(ledger, edition, "claimant_rate", with_year=False),
+        count_sentence(ledger, edition, "claimant_count", "claimants aged 16 and over"),
+        sentence(ledger, edition, "employment_rate"),
+        *significant_movements(ledger, edition)[:2],
+        biggest_council_move(ledger, edition, "claimant_rate"),
+        sentence(ledger, edition, "median_pay_residence", with_year=True),
+        sentence(ledger, edition, "cpi_annual_rate", edition.uk.code, with_year=False),
     ]
-    if len(councils) >= 2:
-        councils.sort(key=lambda f: f.value)
-        lowest, highest = councils[0], councils[-1]
-        points.append(
-            f"Among the {_count_words(len(councils))} councils, {highest.area_label} had the highest "
-            f"claimant rate ({fmt.value(highest.value, 'percent', highest.decimals)}) and "
-            f"{lowest.area_label} the lowest ({fmt.value(lowest.value, 'percent', lowest.decimals)})."
-        )
-    return points
+    points = [c for c in candidates if c]
+    seen: set[str] = set()
+    return [p for p in points if not (p in seen or seen.add(p))][:8]
+
+
+def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[str]:
+    """Two or three sentences for a section, from its indicators."""
+    focus, region, uk = edition.focus.code, edition.region.code, edition.uk.code
+    plans = {
+        "labour_market": [
+            sentence(ledger, edition, "youth_claimant_rate", with_year=True),
+            sentence(ledger, edition, "unemployment_rate"),
+            sentence(ledger, edition, "inactivity_rate"),
+        ],
+        "pay": [
+            sentence(ledger, edition, "median_pay_residence"),
+            sentence(ledger, edition, "median_pay_workplace"),
+            _ranked(ledger, edition, "median_pay_residence", focus, "among the combined authorities"),
+        ],
+        "business": [
+            sentence(ledger, edition, "enterprises_per_10000"),
+            sentence(ledger, edition, "jobs_density"),
+            sentence(ledger, edition, "online_job_adverts", region, with_year=True),
+        ],
+        "output": [
+            sentence(ledger, edition, "gdp_per_head", region),
+            _ranked(ledger, edition, "gdp_per_head", region, "among the UK regions"),
+        ],
+        "prices": [
+            sentence(ledger, edition, "cpi_annual_rate", uk, with_year=False),
+            sentence(ledger, edition, "cpih_annual_rate", uk, with_year=False),
+            sentence(ledger, edition, "house_price_annual_change", focus, with_year=False)
+            or sentence(ledger, edition, "house_price_annual_change", region, with_year=False),
+        ],
+        "levelling_up": [
+            sentence(ledger, edition, "life_satisfaction"),
+            funding_and_need(ledger, edition),
+        ],
+    }
+    return [text for text in plans.get(section, []) if text]
+
+
+def _ranked(ledger: Ledger, edition: EditionData, indicator: str, area: str, among: str) -> str | None:
+    figure = edition.figure(indicator, area)
+    if figure is None or figure.rank is None:
+        return None
+    return (
+        f"{place(figure)[0].upper()}{place(figure)[1:]} ranked {ledger.rank(figure)} {among} on "
+        f"{phrase(figure)} (1st is the highest)."
+    )
+
+
+def funding_and_need(ledger: Ledger, edition: EditionData) -> str | None:
+    """Has Levelling Up Fund money gone to the councils most in need? Per head by priority category."""
+    by_category: dict[int, list[Figure]] = {}
+    for area in edition.councils:
+        money = edition.figure("luf_allocation_per_head", area.code)
+        category = edition.figure("luf_priority_category", area.code)
+        if money is not None and category is not None:
+            ledger.value(category)
+            by_category.setdefault(int(category.value), []).append(money)
+    if len(by_category) < 2:
+        return None
+    parts = []
+    mean = {c: sum(f.value for f in fs) / len(fs) for c, fs in by_category.items()}
+    for category in sorted(by_category):
+        listed = ", ".join(f"{f.area.label} {ledger.value(f)}" for f in by_category[category])
+        average = ledger.derived(
+            f"luf_allocation_per_head_mean_category_{category}",
+            f"Simple average of councils' Levelling Up Fund allocation per head, category {category}",
+            mean[category], fmt.value(mean[category], "gbp", 0), "gbp",
+        )  # fmt: skip
+        parts.append(f"category {category} ({listed}; a simple average of {average})")
+    most, least = min(by_category), max(by_category)
+    verdict = (
+        "more per head went to the councils in greatest need"
+        if mean[most] > mean[least]
+        else "the councils in greatest need did not receive more per head"
+    )
+    return (
+        f"Levelling Up Fund allocations per head by priority category (1 is most need): "
+        f"{'; '.join(parts)}. On this measure {verdict}."
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import os
@@ -107,3 +108,65 @@ def loaded_settings(fixture_settings: Settings) -> Settings:
     steps.build(fixture_settings)
     steps.publish(fixture_settings)
     return fixture_settings
+
+
+# A warehouse of every catalog dataset, built once per session from tests/fixtures/indicators.
+from tests.fixture_publishers import indicator_settings, indicator_warehouse  # noqa: E402, F401
+
+DEMO_TODAY = dt.date(2026, 11, 27)
+
+
+def build_demo_data_dir(data_dir: Path, today: dt.date = DEMO_TODAY, area: str = "west-midlands") -> Settings:
+    """A data directory loaded from the demo's replay server through the real steps (no Prefect)."""
+    from flows import steps
+    from sources import ons_api
+    from sources.catalog import default_catalog
+    from sources.replay import ReplayServer
+    from warehouse.geography import load_area_file
+
+    areas = load_area_file(area)
+    names = {a.code: a.name for a in areas.areas}
+    members = {a.code: a.members for a in areas.areas if a.members}
+    with (
+        ReplayServer(names=names, members=members, today=today) as server,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for key in list(os.environ):
+            if key.startswith("EIM_"):
+                patch.delenv(key)
+        patch.chdir(data_dir.parent)
+        patch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+        env = {f"EIM_{p.upper()}_URL": url for p, url in server.base_urls.items()}
+        env.update(EIM_DATA_DIR=str(data_dir), EIM_DEMO="true", EIM_AREA=area, EIM_QUIET="true")
+        for key, value in env.items():
+            patch.setenv(key, value)
+        settings = Settings()
+        steps.prepare_warehouse(settings)
+        for dataset in default_catalog().datasets:
+            outcome = steps.fetch_dataset(settings, dataset)
+            steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
+        steps.build(settings)
+        steps.publish(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Every dataset loaded from the demo's samples (as of DEMO_TODAY); the snapshot published."""
+    return build_demo_data_dir(tmp_path_factory.mktemp("demo") / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_edition(demo_data_dir: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published edition of the demo data, in a data directory of its own: site/<period>."""
+    import shutil
+
+    from flows import steps
+
+    data_dir = tmp_path_factory.mktemp("demo-edition") / "data"
+    (data_dir / "published").mkdir(parents=True)
+    shutil.copy(demo_data_dir.snapshot_path, data_dir / "published" / "warehouse.duckdb")
+    settings = demo_data_dir.model_copy(update={"data_dir": data_dir})
+    result = steps.build_bulletin(settings, today=DEMO_TODAY)
+    assert result.published, result.reasons
+    return result.folder

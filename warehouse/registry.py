@@ -32,6 +32,7 @@ class Indicator(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
+    phrase: str
     section: Literal[SECTIONS]  # type: ignore[valid-type]
     core: bool = False
     unit: Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]
@@ -88,7 +89,7 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
         for ind in registry.values():
             con.execute(
                 "INSERT INTO indicator VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     ind.id, ind.title, ind.section, ind.core, ind.unit, ind.polarity, ind.decimals,
                     ind.cadence, CADENCE_MONTHS[ind.cadence],
@@ -99,7 +100,7 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
                     (ind.denominator or ind.weight) and (ind.denominator or ind.weight).dataset,
                     (ind.denominator or ind.weight) and (ind.denominator or ind.weight).series,
                     ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
-                    list(ind.levels), ind.definition, list(ind.caveats),
+                    list(ind.levels), ind.definition, list(ind.caveats), ind.phrase,
                 ],
             )  # fmt: skip
         con.execute("COMMIT")

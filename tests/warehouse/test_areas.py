@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from flows.settings import Settings
-from tests.warehouse.conftest import build_warehouse, loopback_server, query, summary, value_at
+from tests.fixture_publishers import build_warehouse, loopback_server, query, summary, value_at
 from warehouse.geography import load_area_file
 
 GMCA, WMCA, THREE_LEP, LICHFIELD = "E47000001", "E47000007", "LOCAL-WMCA-3LEP", "E07000194"

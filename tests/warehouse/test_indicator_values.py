@@ -19,7 +19,7 @@ import pytest
 
 from flows.settings import Settings
 from sources.catalog import default_catalog
-from tests.warehouse.conftest import LoadedWarehouse, query, summary, value_at
+from tests.fixture_publishers import LoadedWarehouse, query, summary, value_at
 from warehouse.registry import load_registry
 
 WMCA = "E47000007"

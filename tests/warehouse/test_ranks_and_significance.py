@@ -12,7 +12,7 @@ from math import sqrt
 import pytest
 
 from flows.settings import Settings
-from tests.warehouse.conftest import query, summary
+from tests.fixture_publishers import query, summary
 
 WMCA, GMCA, WYCA = "E47000007", "E47000001", "E47000003"
 BIRMINGHAM, COVENTRY, SANDWELL = "E08000025", "E08000026", "E08000028"

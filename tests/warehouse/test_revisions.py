@@ -19,7 +19,7 @@ import pytest
 
 from flows import steps
 from flows.settings import Settings
-from tests.warehouse.conftest import build_and_publish, build_warehouse, load, loopback_server, query
+from tests.fixture_publishers import build_and_publish, build_warehouse, load, loopback_server, query
 
 DATASETS = ("claimant_count", "population")
 BIRMINGHAM, WMCA = "E08000025", "E47000007"

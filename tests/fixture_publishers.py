@@ -1,4 +1,4 @@
-"""Warehouses built from the hand-written fixtures in tests/fixtures/indicators, through the real code path.
+"""Publishers on loopback serving the fixtures of tests/fixtures/indicators, and warehouses built from them.
 
 One loopback HTTP server (pytest-httpserver) answers at every publisher's real URL paths with the bytes
 of the fixture files: Nomis CSV pages (`NomisFixtureServer`), the ONS CMD API walk (dataset JSON →

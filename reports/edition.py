@@ -1,0 +1,302 @@
+"""An edition's figures, read from its pinned snapshot (read only).
+
+Everything the bulletin says comes from here: the registry, the areas, each indicator's latest
+figure and comparisons for every area the edition shows (as they stood at the edition's month),
+the series behind the charts, each dataset's vintage, and the revisions since the last edition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warehouse.db import WarehouseError, connect_read_only
+
+SECTIONS = (
+    ("labour_market", "Labour market"),
+    ("pay", "Pay"),
+    ("business", "Business and jobs"),
+    ("output", "Output"),
+    ("prices", "Prices and housing"),
+    ("levelling_up", "Levelling Up"),
+)
+# The indicator whose latest month names an edition: the monthly labour-market release.
+EDITION_INDICATOR = "claimant_count"
+CHART_START = dt.date(2020, 1, 1)
+
+
+@dataclass(frozen=True)
+class IndicatorMeta:
+    id: str
+    title: str
+    phrase: str
+    section: str
+    core: bool
+    unit: str
+    polarity: str
+    decimals: int
+    cadence: str
+    dataset: str | None
+    series: str | None
+    aggregation: str
+    statistical_status: str
+    levels: tuple[str, ...]
+    definition: str
+    caveats: tuple[str, ...]
+    numerator_dataset: str | None
+    denominator_dataset: str | None
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        found = (self.dataset, self.numerator_dataset, self.denominator_dataset)
+        return tuple(dict.fromkeys(d for d in found if d))
+
+
+@dataclass(frozen=True)
+class AreaMeta:
+    code: str
+    name: str
+    label: str
+    level: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One indicator for one area at its latest period in the edition, with its comparisons."""
+
+    indicator: IndicatorMeta
+    area: AreaMeta
+    period: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    previous_period: str | None
+    previous_value: float | None
+    change_period: float | None
+    change_period_pct: float | None
+    year_ago_period: str | None
+    change_year: float | None
+    change_year_pct: float | None
+    change_since_feb2020: float | None
+    england_value: float | None
+    uk_value: float | None
+    gap_england: float | None
+    gap_uk: float | None
+    rank: int | None
+    rank_of: int | None
+    significant_year: bool | None
+    significant_gap_uk: bool | None
+    basis: str
+    vintages: str
+
+
+@dataclass(frozen=True)
+class SourceVintage:
+    dataset: str
+    publisher: str
+    vintage_id: str
+    fetched_at: dt.datetime
+    release_date: dt.date | None
+    version: str | None
+    url: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    indicator: IndicatorMeta
+    area: AreaMeta
+    period: str
+    old_value: float | None
+    new_value: float | None
+    revised_at: dt.datetime
+    release_date: dt.date | None
+    version: str | None
+
+
+@dataclass
+class EditionData:
+    period: str
+    snapshot_sha256: str
+    area_set_name: str
+    focus: AreaMeta
+    region: AreaMeta
+    england: AreaMeta
+    uk: AreaMeta
+    bulletin_areas: list[AreaMeta]
+    regions: list[AreaMeta]
+    combined_authorities: list[AreaMeta]
+    members: dict[str, tuple[str, ...]]
+    indicators: dict[str, IndicatorMeta]
+    figures: dict[tuple[str, str], Figure]
+    series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]]
+    sources: dict[str, SourceVintage]
+    revisions: list[Revision] = field(default_factory=list)
+
+    def figure(self, indicator: str, area: str) -> Figure | None:
+        figure = self.figures.get((indicator, area))
+        return figure if figure is not None and figure.value is not None else None
+
+    def in_section(self, section: str) -> list[IndicatorMeta]:
+        return [i for i in self.indicators.values() if i.section == section]
+
+    @property
+    def councils(self) -> list[AreaMeta]:
+        return [a for a in self.bulletin_areas if a.code in self.members.get(self.focus.code, ())]
+
+
+REGISTRY = """
+SELECT indicator_id, title, phrase, section, core, unit, polarity, decimals, cadence, dataset, series,
+       aggregation, statistical_status, levels, definition, caveats, numerator_dataset,
+       denominator_dataset
+FROM indicator
+ORDER BY list_position(?, section), indicator_id
+"""
+FIGURES = """
+SELECT s.indicator_id, s.geography_code, s.period, s.value, s.lower, s.upper, s.previous_period,
+       s.previous_value, s.change_period, s.change_period_pct, s.year_ago_period, s.change_year,
+       s.change_year_pct, s.change_since_feb2020, s.england_value, s.uk_value, s.gap_england,
+       s.gap_uk,
+       CASE WHEN a.level IN ('region', 'country') THEN s.rank_region
+            WHEN a.level = 'combined_authority' THEN s.rank_combined_authority END,
+       CASE WHEN a.level IN ('region', 'country') THEN s.regions_ranked
+            WHEN a.level = 'combined_authority' THEN s.combined_authorities_ranked END,
+       s.significant_year, s.significant_gap_uk, s.basis, s.vintages
+FROM indicator_summary_as_of(?) s
+JOIN area a ON a.code = s.geography_code
+WHERE s.geography_code IN (SELECT unnest(?::VARCHAR[]))
+"""
+SERIES = """
+SELECT indicator_id, geography_code, period, period_date, value
+FROM indicator_value
+WHERE geography_code IN (SELECT unnest(?::VARCHAR[])) AND period_date BETWEEN ? AND ?
+ORDER BY indicator_id, geography_code, period_date
+"""
+SOURCES = """
+SELECT v.dataset, v.publisher, v.vintage_id, v.fetched_at, v.release_date, v.version,
+       (SELECT f.url FROM fetch_log f WHERE f.vintage_id = v.vintage_id ORDER BY f.page LIMIT 1)
+FROM vintage v
+QUALIFY row_number() OVER (PARTITION BY v.dataset ORDER BY v.load_seq DESC) = 1
+"""
+REVISIONS = """
+SELECT i.indicator_id, r.geography_code, r.period, r.old_value, r.new_value, r.revised_at,
+       r.release_date, r.version
+FROM stg_observation_revision r
+JOIN indicator i ON i.dataset = r.dataset AND i.series = r.series
+WHERE r.geography_code IN (SELECT unnest(?::VARCHAR[])) AND r.revised_at > ?
+  AND r.old_value IS DISTINCT FROM r.new_value
+ORDER BY list_position(?, i.section), i.indicator_id, r.geography_code, r.period
+"""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def latest_edition_period(snapshot: Path) -> str:
+    """The newest month of the edition indicator for the focus area: the edition to build."""
+    with connect_read_only(snapshot) as con:
+        row = con.execute(
+            "SELECT max(period) FROM indicator_value v JOIN area_role r ON r.code = v.geography_code "
+            "AND r.role = 'focus' WHERE v.indicator_id = ? AND v.value IS NOT NULL",
+            [EDITION_INDICATOR],
+        ).fetchone()
+    if row is None or row[0] is None:
+        raise WarehouseError(
+            "the snapshot holds no claimant count for the focus area yet: run `eim ingest` first"
+        )
+    return row[0]
+
+
+def _none_if_nan(value: object) -> object:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def read_edition(snapshot: Path, period: str, *, revisions_since: dt.datetime | None) -> EditionData:
+    """Every figure of the edition for `period` (YYYY-MM), as it stood at that month."""
+    try:
+        as_of = dt.date.fromisoformat(period + "-01")
+    except ValueError:
+        raise WarehouseError(f"invalid edition period {period!r}: expected YYYY-MM") from None
+    section_ids = [s for s, _ in SECTIONS]
+    with connect_read_only(snapshot) as con:
+        areas = {
+            code: AreaMeta(code, name, short, level)
+            for code, name, short, level in con.execute(
+                "SELECT code, name, short_name, level FROM area"
+            ).fetchall()
+        }
+        roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
+        sets: dict[str, list[str]] = {}
+        for set_name, code in con.execute(
+            "SELECT set_name, code FROM area_set ORDER BY set_name, sort_order"
+        ).fetchall():
+            sets.setdefault(set_name, []).append(code)
+        members: dict[str, tuple[str, ...]] = {}
+        for composite, member in con.execute(
+            "SELECT composite_code, member_code FROM area_member ORDER BY composite_code, member_code"
+        ).fetchall():
+            members[composite] = (*members.get(composite, ()), member)
+        indicators = {}
+        for row in con.execute(REGISTRY, [section_ids]).fetchall():
+            (id_, title, phrase, section, core, unit, polarity, decimals, cadence, dataset, series_name,
+             aggregation, status, levels, definition, caveats, numerator, denominator) = row  # fmt: skip
+            indicators[id_] = IndicatorMeta(
+                id_, title, phrase, section, core, unit, polarity, decimals, cadence, dataset,
+                series_name, aggregation, status, tuple(levels), definition, tuple(caveats), numerator,
+                denominator,
+            )  # fmt: skip
+        shown = list(
+            dict.fromkeys(
+                sets.get("bulletin", []) + sets.get("regions", []) + sets.get("combined_authorities", [])
+            )
+        )
+        figures = {}
+        for row in con.execute(FIGURES, [as_of, shown]).fetchall():
+            indicator, area = indicators[row[0]], areas[row[1]]
+            figures[(indicator.id, area.code)] = Figure(indicator, area, *map(_none_if_nan, row[2:]))
+        series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]] = {}
+        for indicator, area, p, period_date, value in con.execute(
+            SERIES, [shown, CHART_START, as_of]
+        ).fetchall():
+            series.setdefault((indicator, area), []).append((p, period_date, value))
+        sources = {row[0]: SourceVintage(*row) for row in con.execute(SOURCES).fetchall()}
+        revisions = []
+        if revisions_since is not None:
+            for indicator, area, p, old, new, revised_at, release, version in con.execute(
+                REVISIONS, [sets.get("bulletin", []), revisions_since, section_ids]
+            ).fetchall():
+                revisions.append(
+                    Revision(indicators[indicator], areas[area], p, old, new, revised_at, release, version)
+                )
+    if roles.get("focus") is None:
+        raise WarehouseError("the snapshot has no focus area: run `eim ingest` first")
+    return EditionData(
+        period=period,
+        snapshot_sha256=file_sha256(snapshot),
+        area_set_name=_area_set_name(areas[roles["focus"]]),
+        focus=areas[roles["focus"]],
+        region=areas[roles["region"]],
+        england=areas[roles["england"]],
+        uk=areas[roles["uk"]],
+        bulletin_areas=[areas[c] for c in sets.get("bulletin", [])],
+        regions=[areas[c] for c in sets.get("regions", [])],
+        combined_authorities=[areas[c] for c in sets.get("combined_authorities", [])],
+        members=members,
+        indicators=indicators,
+        figures=figures,
+        series=series,
+        sources=sources,
+        revisions=revisions,
+    )
+
+
+def _area_set_name(focus: AreaMeta) -> str:
+    """'West Midlands Combined Authority' -> 'West Midlands': the name on the masthead."""
+    return focus.name.removesuffix(" Combined Authority").removesuffix(" Mayoral")

@@ -1,0 +1,315 @@
+"""Publishing an edition: pin its snapshot, apply the publication gate, write its files whole.
+
+Layout under the data directory:
+  editions/<period>/snapshot.duckdb   the pinned snapshot the edition was built from
+  editions/<period>/manifest.json     edition number, dates, snapshot sha256, gate result
+  site/<period>                       a link to site/.editions/<period>-<n>: swapped atomically, so
+                                      the site never shows a half-written edition
+  site/index.html, site/feed.atom     every published edition, newest first
+  drafts/<period>/                    an edition the gate refused, with REASONS.txt beside it
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from reports import format as fmt
+from reports.content import BuildInfo, Content, build_content
+from reports.edition import EditionData, file_sha256, latest_edition_period, read_edition
+from reports.render import render_files
+
+CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366}
+SITE = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2"]))
+
+
+class PublishError(RuntimeError):
+    """An edition cannot be built or rebuilt as asked; the message says why."""
+
+
+@dataclass
+class EditionResult:
+    period: str
+    published: bool
+    folder: Path
+    reasons: list[str] = field(default_factory=list)
+    content: Content | None = None
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+
+    @property
+    def site(self) -> Path:
+        return self.data_dir / "site"
+
+    def edition_dir(self, period: str) -> Path:
+        return self.data_dir / "editions" / period
+
+    def manifest(self, period: str) -> Path:
+        return self.edition_dir(period) / "manifest.json"
+
+    def pinned(self, period: str) -> Path:
+        return self.edition_dir(period) / "snapshot.duckdb"
+
+    def drafts(self, period: str) -> Path:
+        return self.data_dir / "drafts" / period
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # the site is read by a web server running as another user
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def published_manifests(paths: Paths) -> list[dict]:
+    """Every published edition's manifest, oldest first."""
+    found = []
+    for manifest in sorted((paths.data_dir / "editions").glob("*/manifest.json")):
+        record = json.loads(manifest.read_text())
+        if record.get("published"):
+            found.append(record)
+    return sorted(found, key=lambda m: m["period"])
+
+
+def gate(edition: EditionData, today: dt.date, *, check_freshness: bool) -> list[str]:
+    """Why the edition may not be published (empty when it may)."""
+    reasons = []
+    for indicator in edition.indicators.values():
+        if not indicator.core:
+            continue
+        for area in [*edition.bulletin_areas, edition.region, edition.uk]:
+            expected = area.level in indicator.levels and area.level != "country"
+            if expected and edition.figure(indicator.id, area.code) is None:
+                reasons.append(f"core indicator {indicator.id} is missing for {area.name}")
+        for dataset in indicator.datasets if check_freshness else ():
+            source = edition.sources.get(dataset)
+            if source is None:
+                reasons.append(f"core dataset {dataset} has never been loaded")
+                continue
+            changed = max(filter(None, [source.release_date, source.fetched_at.date()]))
+            limit = 2 * CADENCE_DAYS[indicator.cadence]
+            if (today - changed).days > limit:
+                reasons.append(
+                    f"core dataset {dataset} last changed on {changed.isoformat()}, more than twice its "
+                    f"{indicator.cadence} cadence ago"
+                )
+    for figure in edition.figures.values():
+        if figure.value is None:
+            continue
+        if (
+            figure.indicator.unit == "percent"
+            and figure.indicator.id.endswith("_rate")
+            and not (0 <= figure.value <= 100)
+        ):
+            reasons.append(f"{figure.indicator.id} for {figure.area.name} is {figure.value}, outside 0-100")
+        if figure.indicator.unit == "count" and figure.value < 0:
+            reasons.append(f"{figure.indicator.id} for {figure.area.name} is negative ({figure.value})")
+    return sorted(dict.fromkeys(reasons))
+
+
+def _pin(snapshot: Path, pinned: Path) -> None:
+    pinned.parent.mkdir(parents=True, exist_ok=True)
+    partial = pinned.with_name(f".{pinned.name}.next")
+    shutil.copyfile(snapshot, partial)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, pinned)
+
+
+def _previous(paths: Paths, period: str) -> tuple[dict | None, dict | None]:
+    """The newest published edition before `period`: its manifest and its figures.json."""
+    earlier = [m for m in published_manifests(paths) if m["period"] < period]
+    if not earlier:
+        return None, None
+    manifest = earlier[-1]
+    sidecar = paths.site / manifest["period"] / "figures.json"
+    return manifest, json.loads(sidecar.read_text()) if sidecar.exists() else None
+
+
+def _content(paths: Paths, period: str, manifest: dict) -> Content:
+    previous_manifest, previous_figures = _previous(paths, period)
+    since = dt.datetime.fromisoformat(previous_manifest["pinned_at"]) if previous_manifest else None
+    edition = read_edition(paths.pinned(period), period, revisions_since=since)
+    if edition.snapshot_sha256 != manifest["snapshot_sha256"]:
+        raise PublishError(f"the pinned snapshot of {period} does not match its manifest: it was altered")
+    info = BuildInfo(
+        edition_number=manifest["edition"],
+        published=dt.date.fromisoformat(manifest["published_on"]),
+        next_edition=dt.date.fromisoformat(manifest["next_edition"]) if manifest["next_edition"] else None,
+        demo=manifest["demo"],
+        forced=manifest["forced"],
+        gate_reasons=manifest["gate_reasons"],
+        contact=manifest["contact"],
+        previous_period=previous_manifest["period"] if previous_manifest else None,
+    )
+    return build_content(edition, info, previous_figures)
+
+
+def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    os.sync()
+
+
+def _swap_into_site(paths: Paths, period: str, files: dict[str, bytes]) -> Path:
+    """Write the edition beside the site, then point site/<period> at it in one atomic rename."""
+    store = paths.site / ".editions"
+    target = store / f"{period}-{time.time_ns()}"
+    _write_folder(target, files)
+    link = paths.site / period
+    pointer = paths.site / f".{period}.next"
+    pointer.unlink(missing_ok=True)
+    pointer.symlink_to(os.path.relpath(target, paths.site))
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # a folder from before editions were linked
+    os.replace(pointer, link)
+    for old in store.glob(f"{period}-*"):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    return link
+
+
+def build_edition(
+    snapshot: Path,
+    data_dir: Path,
+    *,
+    period: str | None = None,
+    demo: bool,
+    force: bool = False,
+    today: dt.date | None = None,
+    next_edition: dt.date | None = None,
+    contact: str | None = None,
+    site_url: str | None = None,
+) -> EditionResult:
+    """Build the edition for `period` (default: the newest month), publish it or keep it a draft."""
+    paths = Paths(data_dir)
+    today = today or dt.date.today()
+    latest = latest_edition_period(snapshot)
+    period = period or latest
+    if period > latest:
+        raise PublishError(f"no data for {period} yet: the newest month in the snapshot is {latest}")
+    pinned = paths.pinned(period)
+    _pin(snapshot, pinned)
+    existing = [m for m in published_manifests(paths) if m["period"] != period]
+    number = 1 + sum(1 for m in existing if m["period"] < period)
+    reasons = gate(
+        read_edition(pinned, period, revisions_since=None), today, check_freshness=period == latest
+    )
+    manifest = {
+        "period": period,
+        "edition": number,
+        "published_on": today.isoformat(),
+        "next_edition": next_edition.isoformat() if next_edition else None,
+        "snapshot_sha256": file_sha256(pinned),
+        "pinned_at": dt.datetime.now(dt.UTC).isoformat(),
+        "demo": demo,
+        "forced": bool(reasons) and force,
+        "gate_reasons": reasons,
+        "contact": contact,
+        "published": not reasons or force,
+    }
+    content = _content(paths, period, manifest)
+    files = render_files(content)
+    if reasons and not force:
+        drafts = paths.drafts(period)
+        shutil.rmtree(drafts, ignore_errors=True)
+        _write_folder(drafts, files)
+        (drafts / "REASONS.txt").write_text("Not published:\n" + "".join(f"- {r}\n" for r in reasons))
+        write_atomically(paths.edition_dir(period) / "draft-manifest.json", _dump(manifest))
+        return EditionResult(period, False, drafts, reasons, content)
+    link = _swap_into_site(paths, period, files)
+    write_atomically(paths.manifest(period), _dump(manifest))
+    shutil.rmtree(paths.drafts(period), ignore_errors=True)
+    write_site_index(paths, site_url)
+    return EditionResult(period, True, link, reasons, content)
+
+
+def rebuild_edition(data_dir: Path, period: str) -> dict[str, str]:
+    """Rebuild a published edition from its pinned snapshot; the differing files (none if identical)."""
+    paths = Paths(data_dir)
+    if not paths.manifest(period).exists():
+        known = ", ".join(m["period"] for m in published_manifests(paths)) or "none"
+        raise PublishError(f"edition {period} has not been published; published editions: {known}")
+    manifest = json.loads(paths.manifest(period).read_text())
+    files = render_files(_content(paths, period, manifest))
+    published = paths.site / period
+    differences = {}
+    for name, data in files.items():
+        if name.endswith(".pdf"):
+            continue  # the PDF carries its creation time; its content comes from the same HTML
+        current = published / name
+        if not current.exists():
+            differences[name] = "missing from the published edition"
+        elif current.read_bytes() != data:
+            differences[name] = "differs"
+    return differences
+
+
+def _dump(record: dict) -> bytes:
+    return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_site_index(paths: Paths, site_url: str | None = None) -> None:
+    """The list of editions (newest first) and the Atom feed, each written whole."""
+    editions = []
+    for manifest in reversed(published_manifests(paths)):
+        sidecar = paths.site / manifest["period"] / "figures.json"
+        details = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+        editions.append({
+            **manifest,
+            "label": fmt.period_label(manifest["period"]),
+            "title": details.get("title", ""),
+            "main_points": details.get("main_points", []),
+        })  # fmt: skip
+    html = SITE.get_template("site_index.html.j2").render(editions=editions)
+    write_atomically(paths.site / "index.html", html.encode())
+    write_atomically(paths.site / "feed.atom", _feed(editions, site_url))
+
+
+def _feed(editions: list[dict], site_url: str | None) -> bytes:
+    from feedgen.feed import FeedGenerator  # only the publisher needs it
+
+    base = (site_url or "http://localhost/").rstrip("/") + "/"
+    feed = FeedGenerator()
+    title = editions[0]["title"] if editions else "Economic Impact Monitor"
+    feed.id(base)
+    feed.title(title)
+    feed.link(href=base, rel="alternate")
+    feed.link(href=base + "feed.atom", rel="self")
+    feed.language("en-GB")
+    feed.generator("wm-economic-impact-monitor")
+    newest = max((e["published_on"] for e in editions), default="2000-01-01")
+    feed.updated(dt.datetime.fromisoformat(newest + "T09:30:00+00:00"))
+    for edition in reversed(editions):  # feedgen lists entries newest first when added oldest first
+        entry = feed.add_entry()
+        entry.id(f"{base}{edition['period']}/")
+        demo = "[Demonstration data] " if edition["demo"] else ""
+        entry.title(f"{demo}{edition['title']}: {edition['label']} (edition {edition['edition']})")
+        entry.link(href=f"{base}{edition['period']}/index.html")
+        stamp = dt.datetime.fromisoformat(edition["published_on"] + "T09:30:00+00:00")
+        entry.published(stamp)
+        entry.updated(stamp)
+        summary = " ".join(edition["main_points"][:3])
+        entry.summary(("Demonstration data — not official statistics. " if edition["demo"] else "") + summary)
+    return feed.atom_str(pretty=True)

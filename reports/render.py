@@ -1,0 +1,129 @@
+"""Render an edition's content to its files: HTML, PDF, Markdown, JSON sidecar and CSVs.
+
+HTML, Markdown and JSON are byte-for-byte reproducible from the same snapshot and manifest (no
+clock, no randomness); the PDF embeds its own creation metadata, so only its content is.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import logging
+import re
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from reports import format as fmt
+from reports.content import UNCERTAINTY_LINE, Content, date_words
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
+
+
+def markdown_escape(text: object) -> str:
+    """Publisher strings as plain text in Markdown: no markup, no raw HTML."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("&", "&amp;")
+
+
+def _environment(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]) if autoescape else False,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters["md"] = markdown_escape
+    return env
+
+
+HTML = _environment(autoescape=True)
+MARKDOWN = _environment(autoescape=False)
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _table_csv(table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([row["area"], *row["cells"]])
+    return out.getvalue()
+
+
+def _size(n: int) -> str:
+    return f"{max(1, round(n / 1024))} KB"
+
+
+def _sources_by_indicator(content: Content) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for source in content.sources:
+        row = rows.setdefault(source["indicator"], {
+            "title": source["title"], "sources": [], "released": [], "status": source["statistical_status"],
+            "caveats": " ".join(source["caveats"]),
+        })  # fmt: skip
+        row["sources"].append(f"{source['publisher'] or 'not yet fetched'} ({source['dataset']})")
+        row["released"].append(
+            source["release_date"]
+            or (f"fetched {source['fetched']}" if source["fetched"] else "not yet fetched")
+        )
+    for row in rows.values():
+        row["sources"] = "; ".join(dict.fromkeys(row["sources"]))
+        row["released"] = "; ".join(dict.fromkeys(row["released"]))
+    return list(rows.values())
+
+
+def _context(content: Content, *, pdf: bool) -> dict:
+    charts = [chart for section in content.sections for chart in section.charts]
+    previous = content.info.previous_period
+    return {
+        "c": content,
+        "pdf": pdf,
+        "published": date_words(content.info.published),
+        "next_edition": date_words(content.info.next_edition),
+        "previous_label": fmt.period_label(previous) if previous else "",
+        "uncertainty": UNCERTAINTY_LINE,
+        "chart_rows": {chart.spec.id: _csv_rows(chart.rendered.csv) for chart in charts},
+        "csv_sizes": {chart.spec.id: _size(len(chart.rendered.csv.encode())) for chart in charts},
+        "png": {chart.spec.id: base64.b64encode(chart.rendered.png).decode() for chart in charts}
+        if pdf
+        else {},
+        "sources_by_indicator": _sources_by_indicator(content),
+    }
+
+
+def render_files(content: Content) -> dict[str, bytes]:
+    """Every file of the edition, by path relative to the edition's folder."""
+    html = HTML.get_template("bulletin.html.j2").render(_context(content, pdf=False))
+    markdown = MARKDOWN.get_template("bulletin.md.j2").render(_context(content, pdf=False))
+    sidecar = json.dumps(content.sidecar(), indent=2, ensure_ascii=False, default=str) + "\n"
+    files = {
+        "index.html": html.encode(),
+        "bulletin.md": markdown.encode(),
+        "figures.json": sidecar.encode(),
+    }
+    for section in content.sections:
+        for chart in section.charts:
+            files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
+        for table in section.tables:
+            files[f"data/{table.id}.csv"] = _table_csv(table).encode()
+    for table in (content.levelling_up_metrics, content.funding_table):
+        if table is not None:
+            files[f"data/{table.id}.csv"] = _table_csv(table).encode()
+    files["bulletin.pdf"] = render_pdf(content)
+    return files
+
+
+def render_pdf(content: Content) -> bytes:
+    from weasyprint import HTML as WeasyHTML  # imported here: it is slow to import and only the PDF needs it
+
+    # Font-subsetting notices are about WeasyPrint's internals, not the edition.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+    html = HTML.get_template("bulletin.html.j2").render(_context(content, pdf=True))
+    return WeasyHTML(string=html).write_pdf()

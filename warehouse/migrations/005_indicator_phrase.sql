@@ -1,0 +1,2 @@
+-- How the bulletin's sentences name each indicator.
+ALTER TABLE indicator ADD COLUMN phrase VARCHAR;
