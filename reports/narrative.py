@@ -146,13 +146,16 @@ def extremes(ledger: Ledger, edition: EditionData, indicator: str) -> str | None
     )
 
 
-def significant_movements(ledger: Ledger, edition: EditionData) -> list[str]:
-    """Survey estimates whose change on the year is statistically significant, focus area first."""
+def significant_movements(
+    ledger: Ledger, edition: EditionData, already: set[tuple[str, str]] = frozenset()
+) -> list[str]:
+    """Survey estimates whose change on the year is statistically significant, focus area first;
+    `already` names (indicator, area) pairs another sentence has described."""
     found = []
     for indicator in edition.indicators.values():
         for area in [edition.focus, *edition.councils]:
             figure = edition.figure(indicator.id, area.code)
-            if figure is None or figure.significant_year is not True:
+            if figure is None or figure.significant_year is not True or (indicator.id, area.code) in already:
                 continue
             verdict = judgement(figure, "change_year")
             tail = (
@@ -161,10 +164,10 @@ def significant_movements(ledger: Ledger, edition: EditionData) -> list[str]:
                 else ""
             )
             found.append(
-                f"In {place(figure)}, the {phrase(figure)} "
-                f"{'rose' if figure.change_year > 0 else 'fell'} by {ledger.amount(figure, 'change_year')} "
-                f"over the year to {period_text(figure)}, to {ledger.value(figure)}: a statistically "
-                f"significant change{tail}."
+                f"In {place(figure)}, the {phrase(figure)} was {ledger.value(figure)} in "
+                f"{period_text(figure)}, {'up' if figure.change_year > 0 else 'down'} "
+                f"{ledger.amount(figure, 'change_year')} on a year earlier: a statistically significant "
+                f"change{tail}."
             )
     return found
 
@@ -193,7 +196,7 @@ def main_points(ledger: Ledger, edition: EditionData) -> list[str]:
         sentence(ledger, edition, "claimant_rate", with_year=False),
         count_sentence(ledger, edition, "claimant_count", "claimants aged 16 and over"),
         sentence(ledger, edition, "employment_rate"),
-        *significant_movements(ledger, edition)[:2],
+        *significant_movements(ledger, edition, {("employment_rate", edition.focus.code)})[:2],
         biggest_council_move(ledger, edition, "claimant_rate"),
         sentence(ledger, edition, "median_pay_residence", with_year=True),
         sentence(ledger, edition, "cpi_annual_rate", edition.uk.code, with_year=False),

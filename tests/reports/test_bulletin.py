@@ -1,0 +1,200 @@
+"""Editions of the bulletin built from the demo's data: contents, files, numbers, gate, rebuild."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import time_machine
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from flows import steps
+from flows.cli import app
+from flows.settings import Settings
+from reports.content import SECTIONS
+from reports.publish import Paths, published_manifests, rebuild_edition
+from tests.conftest import DEMO_TODAY
+
+NUMBER = re.compile(r"£?\d+(?:,\d{3})*(?:\.\d+)?%?")
+
+
+def fresh_copy(demo_data_dir: Settings, tmp_path: Path) -> Settings:
+    """A data directory of its own holding a copy of the demo snapshot."""
+    data_dir = tmp_path / "data"
+    (data_dir / "published").mkdir(parents=True)
+    shutil.copy(demo_data_dir.snapshot_path, data_dir / "published" / "warehouse.duckdb")
+    return demo_data_dir.model_copy(update={"data_dir": data_dir})
+
+
+def pdf_text(path: Path) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_an_edition_has_every_file(demo_edition: Path) -> None:
+    names = {p.relative_to(demo_edition).as_posix() for p in demo_edition.rglob("*") if p.is_file()}
+    assert {"index.html", "bulletin.pdf", "bulletin.md", "figures.json"} <= names
+    charts = re.findall(r'href="data/(figure-\d+)\.csv"', (demo_edition / "index.html").read_text())
+    assert len(charts) >= 6
+    for chart in charts:
+        assert f"data/{chart}.csv" in names
+    assert (demo_edition / "bulletin.pdf").read_bytes().startswith(b"%PDF")
+    assert (demo_edition.parent / "index.html").exists() and (demo_edition.parent / "feed.atom").exists()
+
+
+def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
+    html = (demo_edition / "index.html").read_text()
+    headings = re.findall(r"<h2 id=\"([^\"]+)\">([^<]+)</h2>", html)
+    assert [text for _, text in headings] == [
+        "Contents", "Main points", *[heading for _, heading in SECTIONS],
+        "What changed since the last edition", "Strengths and limitations", "Glossary",
+    ]  # fmt: skip
+    assert "West Midlands Economic Impact Monitor: October 2026</h1>" in html
+    for masthead in ("Edition 1. Reference period: October 2026.", "Date published: 27 November 2026.",
+                     "Next edition: 21 December 2026.", "Built from data snapshot", "Contact:"):  # fmt: skip
+        assert masthead in html
+    assert "Demonstration data — not official statistics" in html
+    assert "Levelling Up Fund allocation per head against need" in html
+    assert "Levelling Up White Paper mission metrics against the UK" in html
+    assert "This is the first edition" in html
+
+
+def test_five_to_eight_main_points(demo_edition: Path) -> None:
+    sidecar = json.loads((demo_edition / "figures.json").read_text())
+    assert 5 <= len(sidecar["main_points"]) <= 8
+    assert sidecar["main_points"][0].startswith("The claimant rate in the WMCA area")
+
+
+def test_no_sentence_quotes_a_number_missing_from_the_sidecar(demo_edition: Path) -> None:
+    sidecar = json.loads((demo_edition / "figures.json").read_text())
+    displays = " | ".join(str(entry["display"]) for entry in sidecar["figures"])
+    periods = {entry["period"][:4] for entry in sidecar["figures"] if entry["period"]}
+    html = (demo_edition / "index.html").read_text()
+    main = html[html.index('id="main-points"') : html.index('id="changes"')]
+    sentences = re.findall(r"<(?:li|p)>([^<]*)</(?:li|p)>", main)
+    assert len(sentences) > 15
+    phrases = " ".join(entry["title"] for entry in sidecar["figures"]) + " 16 64 18 24 10,000 12"
+    for sentence in sentences:
+        for number in NUMBER.findall(sentence):
+            if number in periods or number.strip("£%") in phrases.split():
+                continue
+            assert number in displays, f"{number!r} in {sentence!r} is not in figures.json"
+
+
+def test_every_quoted_figure_names_its_source_and_vintage(demo_edition: Path) -> None:
+    sidecar = json.loads((demo_edition / "figures.json").read_text())
+    quoted = [e for e in sidecar["figures"] if e["basis"] != "derived"]
+    assert quoted and all(e["indicator"] and e["area"] and e["period"] and e["unit"] for e in quoted)
+    assert all(e["vintages"] for e in quoted if e["measure"] == "value")
+    assert {e["source_dataset"] for e in quoted} >= {"claimant_count", "annual_population_survey", "cpi"}
+    assert sidecar["demonstration_data"] is True and len(sidecar["snapshot_sha256"]) == 64
+
+
+def test_significance_is_claimed_only_where_intervals_support_it(demo_edition: Path) -> None:
+    sidecar = json.loads((demo_edition / "figures.json").read_text())
+    flags = {(e["indicator"], e["area"]): e for e in sidecar["figures"] if e["measure"] == "value"}
+    for point in sidecar["main_points"]:
+        if "statistically significant" in point and "not a statistically" not in point:
+            assert any(i in point.lower() for i in ("employment", "unemployment", "inactivity", "pay",
+                                                    "satisfaction"))  # fmt: skip
+    claimant = flags[("claimant_rate", "E47000007")]
+    assert claimant and "significant" not in sidecar["main_points"][0]
+
+
+def test_the_markdown_and_pdf_carry_the_same_edition(demo_edition: Path) -> None:
+    markdown = (demo_edition / "bulletin.md").read_text()
+    assert markdown.startswith("# West Midlands Economic Impact Monitor: October 2026")
+    assert "Demonstration data — not official statistics" in markdown
+    sidecar = json.loads((demo_edition / "figures.json").read_text())
+    first_point = sidecar["main_points"][0].split(",")[0]
+    assert first_point in markdown
+    text = pdf_text(demo_edition / "bulletin.pdf")
+    assert "Demonstration data" in text and "Main points" in text
+
+
+def test_the_site_index_and_feed_list_the_edition(demo_edition: Path) -> None:
+    index = (demo_edition.parent / "index.html").read_text()
+    assert 'href="2026-10/index.html"' in index and "Demonstration data" in index
+    feed = (demo_edition.parent / "feed.atom").read_text()
+    assert "<entry>" in feed and "[Demonstration data]" in feed and "2026-10/index.html" in feed
+
+
+def test_a_rebuild_from_the_pinned_snapshot_is_identical(demo_data_dir: Settings, tmp_path: Path) -> None:
+    settings = fresh_copy(demo_data_dir, tmp_path)
+    assert steps.build_bulletin(settings, today=DEMO_TODAY).published
+    # The analysts' snapshot moves on; the edition's pinned copy does not.
+    con = duckdb.connect(str(settings.snapshot_path))
+    con.execute("UPDATE indicator_summary SET value = value + 1")
+    con.close()
+    assert rebuild_edition(settings.data_dir, "2026-10") == {}
+    result = CliRunner().invoke(
+        app, ["bulletin", "--rebuild", "2026-10"], env={"EIM_DATA_DIR": str(settings.data_dir)}
+    )
+    assert result.exit_code == 0 and "identical" in result.output
+
+
+def test_a_failing_gate_keeps_a_draft_and_the_last_edition(demo_data_dir: Settings, tmp_path: Path) -> None:
+    settings = fresh_copy(demo_data_dir, tmp_path)
+    assert steps.build_bulletin(settings, period="2026-09", today=DEMO_TODAY).published
+    con = duckdb.connect(str(settings.snapshot_path))
+    con.execute(
+        "DELETE FROM indicator_value WHERE indicator_id = 'employment_rate' AND geography_code = 'E08000026'"
+    )
+    con.close()
+
+    result = steps.build_bulletin(settings, today=DEMO_TODAY)
+
+    assert not result.published
+    assert "core indicator employment_rate is missing for Coventry" in result.reasons
+    assert (settings.data_dir / "drafts" / "2026-10" / "REASONS.txt").read_text().startswith("Not published:")
+    assert not (settings.site_dir / "2026-10").exists()
+    assert [m["period"] for m in published_manifests(Paths(settings.data_dir))] == ["2026-09"]
+    assert "2026-10" not in (settings.site_dir / "index.html").read_text()
+    cli = CliRunner().invoke(
+        app, ["bulletin"], env={"EIM_DATA_DIR": str(settings.data_dir), "EIM_DEMO": "true"}
+    )
+    assert cli.exit_code == 1 and "kept as a draft" in cli.output and "--force" in cli.output
+
+    forced = steps.build_bulletin(settings, force=True, today=DEMO_TODAY)
+    assert forced.published
+    html = (settings.site_dir / "2026-10" / "index.html").read_text()
+    assert "Published despite failing the publication checks" in html
+    assert "Edition 2." in html and "Compared with the edition for September 2026" in html
+
+
+def test_the_demo_keeps_working_a_year_later(tmp_path: Path) -> None:
+    """The clock moved a year ahead: the samples follow it, so the gate finds nothing stale."""
+    from tests.conftest import build_demo_data_dir
+
+    later = DEMO_TODAY + dt.timedelta(days=365)
+    with time_machine.travel(dt.datetime.combine(later, dt.time(10), tzinfo=dt.UTC), tick=True):
+        assert dt.date.today() == later
+        settings = build_demo_data_dir(tmp_path / "data", today=later)
+        result = steps.build_bulletin(settings)
+    assert result.published, result.reasons
+    assert result.period == "2027-10"
+
+
+def test_publisher_strings_are_escaped_everywhere(demo_data_dir: Settings, tmp_path: Path) -> None:
+    settings = fresh_copy(demo_data_dir, tmp_path)
+    con = duckdb.connect(str(settings.snapshot_path))
+    con.execute("UPDATE area SET short_name = '<script>alert(1)</script>' WHERE code = 'E47000007'")
+    con.close()
+    result = steps.build_bulletin(settings, today=DEMO_TODAY)
+    edition = result.folder
+    html = (edition / "index.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    markdown = (edition / "bulletin.md").read_text()
+    assert "<script>" not in markdown and "\\<script\\>" in markdown
+    feed = (settings.site_dir / "feed.atom").read_text()
+    assert "<script>" not in feed and "&lt;script&gt;" in feed
+    assert "<script>alert(1)</script>" in pdf_text(edition / "bulletin.pdf")
+
+
+def test_an_invalid_period_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bulletin", "--period", "2026-13"], env={"EIM_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1 and "invalid edition '2026-13'" in result.output
