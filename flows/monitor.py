@@ -161,8 +161,9 @@ def ingest_flow(datasets: list[str] | None = None) -> State:
 def monitor_run(datasets: list[str] | None = None) -> State:
     settings = load_settings()
     summary = _ingest(_wanted(datasets))
-    nothing_new = not summary.loaded and steps.latest_bulletin(settings) is not None
-    if settings.snapshot_path.exists() and not nothing_new:
+    # A bulletin when there is something new, or none has been published yet and nothing failed.
+    first = steps.latest_bulletin(settings) is None and not summary.failed
+    if settings.snapshot_path.exists() and (summary.loaded or first):
         edition = render_bulletin()
         summary.bulletin = edition.folder / "index.html"
         if not edition.published:

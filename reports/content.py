@@ -191,7 +191,9 @@ def _chart_areas(edition: EditionData, which: str) -> list[AreaMeta]:
 def _chart(
     edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str
 ) -> Chart | None:
-    areas = [a for a in _chart_areas(edition, which) if a.level in indicator.levels]
+    areas = _chart_areas(edition, which)
+    if which != "regions":  # the 12 UK regions include Wales, Scotland and Northern Ireland
+        areas = [a for a in areas if a.level in indicator.levels]
     focus = edition.region if which in ("regions", "region") else edition.focus
     if which == "uk":
         focus = edition.uk

@@ -72,8 +72,9 @@ def test_run_without_network_fails_fast_and_changes_nothing(loaded_settings: Set
     snapshot_digest = hashlib.sha256(loaded_settings.snapshot_path.read_bytes()).hexdigest()
     observations = _observations(loaded_settings)
 
-    env = {**os.environ, "EIM_NOMIS_URL": "http://nomis.invalid", "EIM_HTTP_RETRIES": "3",
-           "EIM_HTTP_RETRY_BUDGET": "10"}  # fmt: skip
+    env = {**os.environ, "EIM_HTTP_RETRIES": "3", "EIM_HTTP_RETRY_BUDGET": "10"}
+    for publisher in ("NOMIS", "ONS_API", "ONS_WEB", "LANDREGISTRY", "GOVUK"):
+        env[f"EIM_{publisher}_URL"] = f"http://{publisher.lower().replace('_', '-')}.invalid"
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", "run"], env=env, capture_output=True, text=True, timeout=120
@@ -81,7 +82,7 @@ def test_run_without_network_fails_fast_and_changes_nothing(loaded_settings: Set
     elapsed = time.monotonic() - started
 
     assert done.returncode == 1
-    assert "could not reach nomis.invalid" in done.stderr
+    assert "could not reach govuk.invalid, landregistry.invalid, nomis.invalid" in done.stderr
     assert "`eim demo`" in done.stderr
     assert "Traceback" not in done.stderr
     assert elapsed < 60

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.settings import Settings
+from sources.catalog import default_catalog
 from sources.replay import ReplayServer
 from warehouse import db
 from warehouse.geography import load_area_file
@@ -18,9 +19,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch):
-    names = {area.code: area.name for area in load_area_file("west-midlands").areas}
-    with ReplayServer(names=names, today=dt.date(2026, 11, 27)) as server:
-        monkeypatch.setenv("EIM_NOMIS_URL", server.url)
+    areas = load_area_file("west-midlands")
+    names = {area.code: area.name for area in areas.areas}
+    members = {area.code: area.members for area in areas.areas if area.members}
+    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+        for publisher, url in server.base_urls.items():
+            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
         monkeypatch.setenv("EIM_DEMO", "true")
         yield server
 
@@ -31,7 +35,7 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
     state = monitor_run(return_state=True)
     assert state.is_completed(), state.message
     summary = state.result()
-    assert sorted(summary.loaded) == ["claimant_count", "population"]
+    assert sorted(summary.loaded) == sorted(default_catalog().datasets)
     html = summary.bulletin.read_text()
     assert summary.bulletin == Settings().site_dir / "2026-10" / "index.html"
     assert "Demonstration data — not official statistics" in html
@@ -44,13 +48,9 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
     requests_before = len(replay.requests)
     again = monitor_run(return_state=True)
     assert again.is_completed()
-    assert sorted(again.result().unchanged) == ["claimant_count", "population"]
-    with db.connect(Settings().warehouse_path) as con:
-        statuses = con.execute(
-            "SELECT status, count(*) FROM fetch_log GROUP BY status ORDER BY status"
-        ).fetchall()
-    assert statuses == [(200, 2), (304, 2)]
-    assert len(replay.requests) == requests_before + 2
+    assert sorted(again.result().unchanged) == sorted(default_catalog().datasets)
+    assert again.result().bulletin is None, "nothing new: no edition is rebuilt"
+    assert [status for _, status in replay.responses[requests_before:] if status == 200] == []
 
 
 def test_a_failing_dataset_fails_the_run_but_the_others_load(
@@ -60,20 +60,21 @@ def test_a_failing_dataset_fails_the_run_but_the_others_load(
     from sources import replay as replay_module
 
     population = replay_module.NOMIS_DATASETS["NM_2002_1"]
-    relabelled = (population.dimensions[0], replace(population.dimensions[1], labels={"203": "Aged 16 - 24"}))
+    ages = population.dimensions[1]
+    relabelled = (population.dimensions[0], replace(ages, labels={**ages.labels, "203": "Aged 16 - 24"}))
     monkeypatch.setitem(replay_module.NOMIS_DATASETS, "NM_2002_1", replace(population, dimensions=relabelled))
     state = monitor_run(return_state=True)
 
     assert state.is_failed()
     summary = state.result(raise_on_failure=False)
-    assert summary.loaded == ["claimant_count"]
+    assert "population" not in summary.loaded and "claimant_count" in summary.loaded
     assert "C_AGE_NAME is 'Aged 16 - 24'" in summary.failed["population"]
     with db.connect(Settings().warehouse_path) as con:
         outcomes = con.execute("SELECT dataset, outcome FROM dataset_run ORDER BY dataset").fetchall()
         datasets = con.execute("SELECT DISTINCT dataset FROM observation").fetchall()
         error = con.execute("SELECT error FROM dataset_run WHERE outcome = 'failed'").fetchone()[0]
-    assert outcomes == [("claimant_count", "loaded"), ("population", "failed")]
-    assert datasets == [("claimant_count",)]
+    assert ("population", "failed") in outcomes and ("claimant_count", "loaded") in outcomes
+    assert ("population",) not in datasets
     assert "nomis / population" in error
 
 
