@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -303,6 +304,230 @@ def indicators(
     columns = ["indicator", "value_area", "period", "value", "unit", "change_period", "change_year",
                "gap_uk", "rank", "significant_year"]  # fmt: skip
     _print_records(records, as_json, columns)
+
+
+@app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Freshness of every dataset and of the bulletin; exit 1 when anything is stale or a run failed."""
+    import datetime as dt
+
+    from flows.settings import load_settings
+    from sources.catalog import default_catalog
+    from warehouse.db import WarehouseError
+    from warehouse.freshness import status_exit_code, status_report
+
+    catalog = {d: (spec.publisher, spec.cadence) for d, spec in default_catalog().datasets.items()}
+    settings = load_settings()
+    try:
+        with _open_status_database() as con:
+            report = status_report(con, catalog, dt.date.today(), settings.data_dir)
+    except WarehouseError as error:
+        raise _fail(str(error), 2) from None
+    if as_json:
+        typer.echo(json.dumps(report, default=str, indent=2))
+        raise typer.Exit(status_exit_code(report))
+    columns = ["dataset", "cadence", "state", "last_success", "last_changed", "latest_period",
+               "next_expected", "failures_in_a_row", "last_error"]  # fmt: skip
+    _print_records(report["datasets"], False, columns)
+    bulletin = report["bulletin"]
+    if bulletin["last_edition"]:
+        forced = " (forced)" if bulletin["last_forced"] else ""
+        typer.echo(f"Last edition: {bulletin['last_edition']} (no. {bulletin['last_edition_number']}), "
+                   f"published {bulletin['last_published_on']}{forced}")  # fmt: skip
+    else:
+        typer.echo("Last edition: none published yet")
+    if bulletin["draft_period"]:
+        typer.echo(f"Draft kept back: {bulletin['draft_period']}: " + "; ".join(bulletin["draft_reasons"]))
+    send = bulletin["last_send"]
+    typer.echo(
+        f"Last send: {send['sent_at']} ({send['period']})" if send and send["sent_at"] else "Last send: none"
+    )
+    typer.echo("next_expected is an estimate: last change + one cadence.")
+    raise typer.Exit(status_exit_code(report))
+
+
+@app.command()
+def checks(as_json: JsonOption = False) -> None:
+    """The latest data-quality checks of every dataset; exit 1 when an error or blocker check failed."""
+    from warehouse.db import WarehouseError
+    from warehouse.quality import checks_exit_code, latest_checks
+
+    try:
+        with _open_status_database() as con:
+            results = latest_checks(con)
+    except WarehouseError as error:
+        raise _fail(str(error), 2) from None
+    if not results and not as_json:
+        typer.echo("No quality checks recorded yet: they run after each load (`eim ingest`).", err=True)
+    columns = ["dataset", "check", "severity", "passed", "rows_affected", "detail"]
+    _print_records(results, as_json, columns)
+    raise typer.Exit(checks_exit_code(results))
+
+
+subscribers_app = typer.Typer(help="The people who get each edition by email.", no_args_is_help=True)
+site_app = typer.Typer(help="Serve the published site and the unsubscribe page.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(site_app, name="site")
+
+
+def _check_edition(edition: str | None) -> None:
+    import re
+
+    if edition is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", edition):
+        raise _fail(f"invalid edition {edition!r}: give a month as YYYY-MM, e.g. 2026-10")
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    email: Annotated[str, typer.Argument(help="The subscriber's address.")],
+    areas: Annotated[
+        str | None,
+        typer.Option("--areas", help="GSS codes shown first in their email, e.g. E08000025,E08000026."),
+    ] = None,
+) -> None:
+    """Subscribe an address to every new edition."""
+    from flows.settings import load_settings
+    from reports import subscribers
+
+    try:
+        result = subscribers.add(load_settings().data_dir, email, areas)
+    except subscribers.SubscriberError as error:
+        raise _fail(str(error)) from None
+    typer.echo(result.message)
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
+    """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
+    from flows.settings import load_settings
+    from reports import subscribers
+
+    try:
+        removed = subscribers.remove(load_settings().data_dir, email)
+    except subscribers.SubscriberError as error:
+        raise _fail(str(error)) from None
+    if not removed:
+        raise _fail("no such subscriber")
+    typer.echo("Removed, with its delivery history.")
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+    everyone: Annotated[bool, typer.Option("--all", help="Include those who unsubscribed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List subscribers: address, areas, when they joined (and left)."""
+    from flows.settings import load_settings
+    from reports import subscribers
+
+    records = [
+        {"id": s.id, "email": s.email, "areas": ",".join(s.areas), "subscribed_at": s.subscribed_at,
+         "unsubscribed_at": s.unsubscribed_at}
+        for s in subscribers.list_subscribers(load_settings().data_dir, include_unsubscribed=everyone)
+    ]  # fmt: skip
+    _print_records(records, as_json, ["id", "email", "areas", "subscribed_at", "unsubscribed_at"])
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with a header `email` and optionally `areas`.", exists=True)
+    ],
+) -> None:
+    """Subscribe every valid new address of a CSV file; report duplicates and invalid lines by number."""
+    from flows.settings import load_settings
+    from reports import subscribers
+
+    try:
+        report = subscribers.import_csv(load_settings().data_dir, file)
+    except (subscribers.SubscriberError, UnicodeDecodeError, csv.Error) as error:
+        raise _fail(f"{file}: {error}") from None
+    for line in report.describe():
+        typer.echo(line)
+    if report.invalid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def send(
+    edition: Annotated[
+        str | None, typer.Argument(help="Edition month, YYYY-MM (default: the newest).")
+    ] = None,
+    resend_pending: Annotated[
+        bool,
+        typer.Option(
+            "--resend-pending",
+            help="Also send to subscribers left 'pending' by an interrupted run (they may get it twice).",
+        ),
+    ] = False,
+) -> None:
+    """Email a published edition to every subscriber who has not had it yet (never twice)."""
+    from flows.settings import load_settings
+    from reports.mail import MailError, send_edition
+
+    _check_edition(edition)
+    settings = load_settings()
+    try:
+        summary = send_edition(settings.data_dir, edition, settings, resend_pending=resend_pending)
+    except MailError as error:
+        if error.summary is not None:
+            typer.echo(error.summary.describe(), err=True)
+        raise _fail(str(error)) from None
+    typer.echo(summary.describe())
+    for subscriber_id, reason in summary.failed:
+        typer.echo(f"Error: subscriber #{subscriber_id}: {reason}", err=True)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def deliveries(
+    edition: Annotated[
+        str | None, typer.Argument(help="Edition month, YYYY-MM (default: every edition).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who got which edition: status (sent, failed, pending), attempts, Message-ID, last error."""
+    from dataclasses import asdict
+
+    from flows.settings import load_settings
+    from reports import subscribers
+
+    _check_edition(edition)
+    records = [asdict(d) for d in subscribers.deliveries(load_settings().data_dir, edition)]
+    columns = ["edition", "email", "status", "attempts", "message_id", "last_error", "updated_at"]
+    _print_records(records, as_json, columns)
+
+
+@site_app.command("serve")
+def site_serve(
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free port).")
+    ] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (behind a proxy: 127.0.0.1).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the published site and the unsubscribe page (put a TLS reverse proxy in front of it)."""
+    from flows.settings import load_settings
+    from reports.mail import MailError
+    from reports.site_server import make_server
+
+    settings = load_settings()
+    if settings.unsubscribe_secret is None:
+        raise _fail("set EIM_UNSUBSCRIBE_SECRET (the key of the unsubscribe links) before serving the site")
+    try:
+        server = make_server(settings.site_dir, settings.data_dir, host, port, settings.unsubscribe_secret)
+    except (MailError, OSError, ValueError) as error:
+        raise _fail(str(error)) from None
+    bound_host, bound_port = server.server_address[:2]
+    typer.echo(f"Serving {settings.site_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

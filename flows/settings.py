@@ -7,6 +7,7 @@ a loopback server. Secrets are `SecretStr`: their repr and str are masked, so th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -56,6 +57,18 @@ class Settings(BaseSettings):
     quiet: bool = Field(False, description="No progress bars.")
     contact: str | None = Field(None, description="The bulletin's contact line (team and email).")
     site_url: str | None = Field(None, description="Public address of the site, for links and the feed.")
+    smtp_host: str | None = Field(None, description="SMTP server that sends the edition emails.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 none).")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="Transport security to the SMTP server: none, starttls or tls."
+    )
+    smtp_user: str | None = Field(None, description="SMTP login (none: send without logging in).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    mail_from: str | None = Field(None, description="From address of the edition emails.")
+    unsubscribe_secret: SecretStr | None = Field(
+        None, description="Key of the unsubscribe links' HMAC (at least 16 random characters)."
+    )
+    send_rate_per_minute: float = Field(60.0, gt=0, description="Most messages sent per minute.")
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."

@@ -35,6 +35,7 @@ from warehouse.load import (
     vintage_id_for,
 )
 from warehouse.models import build_models
+from warehouse.quality import run_checks
 from warehouse.registry import load_registry, write_registry
 from warehouse.snapshot import publish_parquet, publish_snapshot
 
@@ -63,6 +64,12 @@ class FetchOutcome:
 
 def areas_for(settings: Settings) -> AreaSet:
     return load_area_file(settings.area, settings.area_file)
+
+
+def focus_codes(settings: Settings) -> list[str]:
+    """The councils of the focus area: every check of completeness expects them."""
+    areas = areas_for(settings)
+    return list(areas.by_code[areas.focus].members)
 
 
 def prepare_warehouse(settings: Settings) -> None:
@@ -154,6 +161,8 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame 
             vintage_id=result.vintage_id,
             rows_new=result.rows_new,
         )
+        spec = default_catalog().get(outcome.dataset)
+        run_checks(con, [outcome.dataset], focus_codes(settings), {outcome.dataset: spec.cadence})
     return result
 
 

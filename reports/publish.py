@@ -26,6 +26,8 @@ from reports import format as fmt
 from reports.content import BuildInfo, Content, build_content
 from reports.edition import EditionData, file_sha256, latest_edition_period, read_edition
 from reports.render import render_files
+from warehouse.db import connect_read_only
+from warehouse.quality import blocking
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366}
 SITE = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2"]))
@@ -126,6 +128,12 @@ def gate(edition: EditionData, today: dt.date, *, check_freshness: bool) -> list
     return sorted(dict.fromkeys(reasons))
 
 
+def quality_blockers(pinned: Path) -> list[str]:
+    """Blocker quality checks stored in the pinned snapshot (an extreme jump blocks publishing)."""
+    with connect_read_only(pinned) as con:
+        return [f"quality check failed: {reason}" for reason in blocking(con)]
+
+
 def _pin(snapshot: Path, pinned: Path) -> None:
     pinned.parent.mkdir(parents=True, exist_ok=True)
     partial = pinned.with_name(f".{pinned.name}.next")
@@ -216,6 +224,8 @@ def build_edition(
     reasons = gate(
         read_edition(pinned, period, revisions_since=None), today, check_freshness=period == latest
     )
+    if period == latest:  # a jump in the newest period says nothing about a backfilled month
+        reasons = sorted(dict.fromkeys(reasons + quality_blockers(pinned)))
     manifest = {
         "period": period,
         "edition": number,

@@ -109,6 +109,7 @@ def render_files(content: Content) -> dict[str, bytes]:
     for section in content.sections:
         for chart in section.charts:
             files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
+            files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for email and reuse
         for table in section.tables:
             files[f"data/{table.id}.csv"] = _table_csv(table).encode()
     for table in (content.levelling_up_metrics, content.funding_table):

@@ -27,6 +27,14 @@ def test_command_has_help_and_is_documented(command: str) -> None:
     assert f"eim {command}" in README, f"README.md does not document `eim {command}`"
 
 
+@pytest.mark.parametrize("group", sorted(group.name for group in app.registered_groups))
+def test_command_groups_are_documented(group: str) -> None:
+    command_group = typer.main.get_command(app).commands[group]
+    for name, command in command_group.commands.items():
+        assert command.help and len(command.help) > 20, f"eim {group} {name} has no help"
+        assert f"eim {group} {name}" in README, f"README.md does not document `eim {group} {name}`"
+
+
 @pytest.mark.parametrize("target", ["make run", "make test", "make demo", "make test-fast"])
 def test_readme_shows_the_make_targets(target: str) -> None:
     assert target in README

@@ -36,6 +36,12 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("vintage", "fetch_log", "observation", "dataset_run", "warehouse_meta", "schema_migration"),
     ),
     (
+        "Data quality",
+        "The checks run after each load (schema, completeness, ranges, continuity, jumps); a failed "
+        "blocker check keeps the edition from being published (`eim checks`).",
+        ("quality_check",),
+    ),
+    (
         "Geography",
         "The focus area, its members and comparators, from the area file (`warehouse/areas/`), "
         "rewritten on every run.",

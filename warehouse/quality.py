@@ -1,0 +1,489 @@
+"""Data-quality checks on the current observations (the latest vintage of every value).
+
+`run_checks` runs every check for the datasets named, stores one row per dataset and check in
+`quality_check` (migration 006) under one run id, and returns the results. The checks:
+
+  required_columns  error    period, period_date, unit and status are set; the period agrees with its
+                             date; a value is a finite number
+  missing_values    error    a value is NULL only when its status marks it missing (Nomis `Q`, `missing`,
+                             the ONS shorthand `x`, `..`, `c`, `z`), never with a normal status (`A`, `ok`);
+                             and a value marked missing is NULL
+  completeness      warning  every focus code has a row for the dataset's latest period, in each series
+                             that covers the focus councils
+  ranges            error    rate series (unit percent, name ending `_rate`, not a change) within 0-100;
+                             counts not negative
+  continuity        warning  no missing period (monthly / quarterly / annual, from the dataset's
+                             cadence) inside the span of each series and area
+  jump              warning  the latest period-on-period change is more than 4 standard deviations
+                             from the series' own past changes for that area ("flagged")
+  extreme_jump      blocker  more than 8 standard deviations, or a count changing by more than 50%:
+                             blocks publishing until looked at (`eim bulletin --force` overrides)
+
+A check that does not apply (no council coverage, unknown cadence, too little history) passes with
+severity `info` and says why. `latest_checks` gives, for each dataset, the results of the newest run
+that checked it; `blocking` lists the blocker failures among them, for the publication gate.
+Nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass
+
+import duckdb
+
+SEVERITIES = ("info", "warning", "error", "blocker")
+# Statuses that mean "the publisher gives no value": Nomis, ONS time series / Land Registry /
+# GOV.UK, and the GSS symbols the ONS API uses (bare or in brackets).
+MISSING_STATUSES = frozenset({"Q", "missing", "x", "..", "c", "z", "[x]", "[c]", "[z]"})
+CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
+# Series that are changes, not shares, and so may be negative (house price annual change, CPI).
+CHANGE_MARKERS = ("change", "annual_rate")
+Z_WARNING = 4.0
+Z_BLOCKER = 8.0
+COUNT_JUMP_BLOCKER = 0.5  # a count changing by more than half in one period
+MIN_HISTORY = 6  # past changes needed before a z-score means anything
+# The spread a z-score divides by is at least this share of the previous value, so that a series
+# that grows almost perfectly steadily (population estimates) is not flagged for a change of a
+# fraction of a per cent.
+SD_FLOOR_RELATIVE = 0.005
+EXAMPLES = 8  # how many offending rows a detail names
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    dataset: str
+    check: str
+    severity: str
+    passed: bool
+    detail: str
+    rows_affected: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# The current observations of the datasets asked for: the latest vintage of every key.
+CURRENT = """
+CREATE OR REPLACE TEMP TABLE qc_current AS
+SELECT o.dataset, o.series, o.geography_code, o.period, o.period_date, o.value, o.status, o.unit
+FROM observation o JOIN vintage v USING (vintage_id)
+WHERE list_contains(?::VARCHAR[], o.dataset)
+QUALIFY row_number() OVER (PARTITION BY o.dataset, o.series, o.geography_code, o.period
+                           ORDER BY v.load_seq DESC) = 1
+"""
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _by_dataset(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["dataset"], []).append(row)
+    return grouped
+
+
+def _examples(items: list[str]) -> str:
+    shown = "; ".join(items[:EXAMPLES])
+    more = len(items) - EXAMPLES
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _fmt(value: float | None) -> str:
+    return "NULL" if value is None else f"{value:g}"
+
+
+def check_required_columns(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
+    rows = _rows(
+        con,
+        """
+        SELECT dataset, series, geography_code, period, period_date, value, status, unit,
+               CASE WHEN period IS NULL OR period = '' THEN 'no period'
+                    WHEN period_date IS NULL THEN 'no period_date'
+                    WHEN unit IS NULL OR unit = '' THEN 'no unit'
+                    WHEN status IS NULL OR status = '' THEN 'no status'
+                    WHEN NOT starts_with(period, strftime(period_date, '%Y'))
+                         THEN 'period ' || period || ' disagrees with its date ' || period_date
+                    WHEN value IS NOT NULL AND NOT isfinite(value) THEN 'value is not a finite number'
+               END AS problem
+        FROM qc_current
+        WHERE problem IS NOT NULL
+        ORDER BY ALL
+        """,
+    )
+    found = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        bad = found.get(dataset, [])
+        if bad:
+            detail = _examples(
+                [f"{r['series']} {r['geography_code']} {r['period']}: {r['problem']}" for r in bad]
+            )
+            results.append(CheckResult(dataset, "required_columns", "error", False, detail, len(bad)))
+        else:
+            results.append(
+                CheckResult(
+                    dataset, "required_columns", "error", True,
+                    "period, period_date, unit and status set; periods agree with dates; values finite",
+                )
+            )  # fmt: skip
+    return results
+
+
+def check_missing_values(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
+    rows = _rows(
+        con,
+        """
+        SELECT dataset, series, geography_code, period, value, status
+        FROM qc_current
+        WHERE (value IS NULL) <> list_contains(?::VARCHAR[], status)
+        ORDER BY dataset, series, geography_code, period
+        """,
+        [sorted(MISSING_STATUSES)],
+    )
+    found = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        bad = found.get(dataset, [])
+        if bad:
+            items = [
+                f"{r['series']} {r['geography_code']} {r['period']}: value NULL with status {r['status']!r}"
+                if r["value"] is None
+                else f"{r['series']} {r['geography_code']} {r['period']}: value {_fmt(r['value'])} "
+                f"with missing status {r['status']!r}"
+                for r in bad
+            ]
+            results.append(CheckResult(dataset, "missing_values", "error", False, _examples(items), len(bad)))
+        else:
+            results.append(
+                CheckResult(
+                    dataset, "missing_values", "error", True, "values are NULL only where marked missing"
+                )
+            )
+    return results
+
+
+def _absent_means_none(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Datasets that list only the areas that have some: the registry treats an absent row as 0."""
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT numerator_dataset FROM indicator "
+            "WHERE absent_numerator_is_zero AND numerator_dataset IS NOT NULL"
+        ).fetchall()
+    except duckdb.Error:  # no registry written yet
+        return []
+    return [row[0] for row in rows]
+
+
+def check_completeness(
+    con: duckdb.DuckDBPyConnection, datasets: list[str], focus_codes: list[str]
+) -> list[CheckResult]:
+    """Each series that covers the focus councils has every one of them in the dataset's latest period.
+
+    Datasets where the publisher lists only the areas that have some (the registry's
+    `absent_numerator_is_zero`, e.g. Levelling Up Fund allocations) are not expected to be complete.
+    """
+    if not focus_codes:
+        return [CheckResult(d, "completeness", "info", True, "no focus codes given") for d in datasets]
+    exempt = _absent_means_none(con)
+    rows = _rows(
+        con,
+        """
+        WITH latest AS (SELECT dataset, max(period_date) AS period_date FROM qc_current GROUP BY dataset),
+        covering AS (  -- series that hold any focus code at any time
+            SELECT DISTINCT dataset, series FROM qc_current
+            WHERE list_contains(?::VARCHAR[], geography_code)
+              AND NOT list_contains(?::VARCHAR[], dataset)
+        ),
+        expected AS (
+            SELECT c.dataset, c.series, l.period_date, unnest(?::VARCHAR[]) AS geography_code
+            FROM covering c JOIN latest l USING (dataset)
+        )
+        SELECT e.dataset, e.series,
+               (SELECT any_value(period) FROM qc_current p
+                WHERE p.dataset = e.dataset AND p.period_date = e.period_date) AS period,
+               list(e.geography_code ORDER BY e.geography_code)
+                   FILTER (WHERE o.geography_code IS NULL) AS missing,
+               count(o.geography_code) AS present
+        FROM expected e
+        LEFT JOIN qc_current o
+          ON o.dataset = e.dataset AND o.series = e.series AND o.period_date = e.period_date
+         AND o.geography_code = e.geography_code
+        GROUP BY e.dataset, e.series, e.period_date
+        ORDER BY e.dataset, e.series
+        """,
+        [focus_codes, exempt, focus_codes],
+    )
+    found = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        series = found.get(dataset, [])
+        if not series:
+            detail = (
+                "the publisher lists only areas that have some: absence means none"
+                if dataset in exempt
+                else "no series covers the focus councils"
+            )
+            results.append(CheckResult(dataset, "completeness", "info", True, detail))
+            continue
+        gaps = [s for s in series if s["missing"]]
+        period = series[0]["period"]
+        if gaps:
+            items = [f"{s['series']}: {', '.join(s['missing'])}" for s in gaps]
+            detail = f"focus codes missing in {period}: " + _examples(items)
+            affected = sum(len(s["missing"]) for s in gaps)
+            results.append(CheckResult(dataset, "completeness", "warning", False, detail, affected))
+        else:
+            detail = f"all {len(focus_codes)} focus codes present in {period} for {len(series)} series"
+            results.append(CheckResult(dataset, "completeness", "warning", True, detail))
+    return results
+
+
+def check_ranges(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
+    change_patterns = [f"%{marker}%" for marker in CHANGE_MARKERS]
+    rows = _rows(
+        con,
+        """
+        SELECT dataset, series, geography_code, period, value, unit
+        FROM qc_current
+        WHERE value IS NOT NULL AND (
+              (unit = 'percent' AND ends_with(series, '_rate')
+               AND NOT list_bool_or([series LIKE p FOR p IN ?::VARCHAR[]])
+               AND (value < 0 OR value > 100))
+           OR (unit = 'count' AND value < 0))
+        ORDER BY dataset, series, geography_code, period
+        """,
+        [change_patterns],
+    )
+    found = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        bad = found.get(dataset, [])
+        if bad:
+            items = [
+                f"{r['series']} {r['geography_code']} {r['period']}: {_fmt(r['value'])} "
+                + ("outside 0-100" if r["unit"] == "percent" else "is a negative count")
+                for r in bad
+            ]
+            results.append(CheckResult(dataset, "ranges", "error", False, _examples(items), len(bad)))
+        else:
+            results.append(
+                CheckResult(dataset, "ranges", "error", True, "rates within 0-100, counts not negative")
+            )
+    return results
+
+
+def check_continuity(
+    con: duckdb.DuckDBPyConnection, datasets: list[str], cadence: dict[str, str]
+) -> list[CheckResult]:
+    steps = {d: CADENCE_MONTHS[cadence[d]] for d in datasets if cadence.get(d) in CADENCE_MONTHS}
+    rows = _rows(
+        con,
+        """
+        WITH steps AS (
+            SELECT unnest(map_keys(?::MAP(VARCHAR, INTEGER))) AS dataset,
+                   unnest(map_values(?::MAP(VARCHAR, INTEGER))) AS step
+        ),
+        ordered AS (
+            SELECT o.dataset, o.series, o.geography_code, o.period, o.period_date, s.step,
+                   lag(o.period) OVER w AS previous_period,
+                   date_diff('month', lag(o.period_date) OVER w, o.period_date) AS months
+            FROM qc_current o JOIN steps s USING (dataset)
+            WINDOW w AS (PARTITION BY o.dataset, o.series, o.geography_code ORDER BY o.period_date)
+        )
+        SELECT dataset, series, geography_code, previous_period, period,
+               months // step - 1 AS periods_missing
+        FROM ordered
+        WHERE months > step
+        ORDER BY dataset, series, geography_code, period
+        """,
+        [steps, steps],
+    )
+    found = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        if dataset not in steps:
+            detail = f"cadence {cadence.get(dataset)!r} unknown: continuity not checked"
+            results.append(CheckResult(dataset, "continuity", "info", True, detail))
+            continue
+        gaps = found.get(dataset, [])
+        if gaps:
+            items = [
+                f"{g['series']} {g['geography_code']}: {g['periods_missing']} period(s) missing between "
+                f"{g['previous_period']} and {g['period']}"
+                for g in gaps
+            ]
+            missing = sum(g["periods_missing"] for g in gaps)
+            results.append(CheckResult(dataset, "continuity", "warning", False, _examples(items), missing))
+        else:
+            detail = f"no gap in the {cadence[dataset]} sequence of any series and area"
+            results.append(CheckResult(dataset, "continuity", "warning", True, detail))
+    return results
+
+
+JUMPS = """
+WITH valued AS (
+    SELECT dataset, series, geography_code, period, period_date, value, unit,
+           lag(value) OVER w AS previous_value,
+           value - lag(value) OVER w AS change,
+           row_number() OVER (PARTITION BY dataset, series, geography_code ORDER BY period_date DESC) AS age
+    FROM qc_current
+    WHERE value IS NOT NULL
+    WINDOW w AS (PARTITION BY dataset, series, geography_code ORDER BY period_date)
+),
+history AS (  -- the distribution of past period-on-period changes, the latest excluded
+    SELECT dataset, series, geography_code, count(change) AS n, avg(change) AS mean,
+           stddev_samp(change) AS sd
+    FROM valued WHERE age > 1
+    GROUP BY ALL
+),
+newest AS (  -- the latest change, only where the series' latest period has a value
+    SELECT v.* FROM valued v
+    WHERE v.age = 1 AND v.change IS NOT NULL
+      AND v.period_date = (SELECT max(period_date) FROM qc_current c
+                           WHERE c.dataset = v.dataset AND c.series = v.series
+                             AND c.geography_code = v.geography_code)
+)
+SELECT n.dataset, n.series, n.geography_code, n.period, n.unit, n.previous_value, n.value, n.change,
+       h.n AS history, h.mean, h.sd,
+       CASE WHEN h.n >= ? AND greatest(h.sd, ? * abs(n.previous_value)) > 0
+            THEN (n.change - h.mean) / greatest(h.sd, ? * abs(n.previous_value)) END AS z,
+       CASE WHEN n.previous_value <> 0 THEN n.change / abs(n.previous_value) END AS relative
+FROM newest n LEFT JOIN history h USING (dataset, series, geography_code)
+ORDER BY n.dataset, n.series, n.geography_code
+"""
+
+
+def _jump_text(row: dict) -> str:
+    parts = [f"{_fmt(row['previous_value'])} -> {_fmt(row['value'])}"]
+    if row["relative"] is not None:
+        parts.append(f"{row['relative'] * 100:+.0f}%")
+    parts.append(
+        f"z {row['z']:+.1f}" if row["z"] is not None else f"z n/a ({row['history'] or 0} past changes)"
+    )
+    return f"{row['series']} {row['geography_code']} {row['period']}: " + ", ".join(parts)
+
+
+def check_jumps(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
+    rows = _rows(con, JUMPS, [MIN_HISTORY, SD_FLOOR_RELATIVE, SD_FLOOR_RELATIVE])
+    flagged: dict[str, list[dict]] = {}
+    extreme: dict[str, list[dict]] = {}
+    for row in rows:
+        z = abs(row["z"]) if row["z"] is not None else 0.0
+        relative = abs(row["relative"]) if row["relative"] is not None else 0.0
+        if z > Z_BLOCKER or (row["unit"] == "count" and relative > COUNT_JUMP_BLOCKER):
+            extreme.setdefault(row["dataset"], []).append(row)
+        elif z > Z_WARNING:
+            flagged.setdefault(row["dataset"], []).append(row)
+    compared = {d: sum(1 for r in rows if r["dataset"] == d) for d in datasets}
+    scored = {d: sum(1 for r in rows if r["dataset"] == d and r["z"] is not None) for d in datasets}
+    results = []
+    for dataset in datasets:
+        if not compared[dataset]:
+            detail = "no series has two periods with values: nothing to compare"
+            results.append(CheckResult(dataset, "jump", "info", True, detail))
+            results.append(CheckResult(dataset, "extreme_jump", "info", True, detail))
+            continue
+        basis = (
+            f"{compared[dataset]} latest changes compared, {scored[dataset]} against at least "
+            f"{MIN_HISTORY} past changes"
+        )
+        warn = flagged.get(dataset, [])
+        if warn:
+            detail = "flagged: " + _examples([_jump_text(r) for r in warn])
+            results.append(CheckResult(dataset, "jump", "warning", False, detail, len(warn)))
+        else:
+            results.append(CheckResult(dataset, "jump", "warning", True, f"no |z| > {Z_WARNING:g}; {basis}"))
+        block = extreme.get(dataset, [])
+        if block:
+            detail = "extreme jump: blocks publishing: " + _examples([_jump_text(r) for r in block])
+            results.append(CheckResult(dataset, "extreme_jump", "blocker", False, detail, len(block)))
+        else:
+            detail = f"no |z| > {Z_BLOCKER:g} and no count changing by more than 50%; {basis}"
+            results.append(CheckResult(dataset, "extreme_jump", "blocker", True, detail))
+    return results
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    datasets: list[str],
+    focus_codes: list[str],
+    cadence: dict[str, str],
+    *,
+    now: dt.datetime | None = None,
+) -> list[CheckResult]:
+    """Check the current observations of `datasets`, store the results under one run id, return them.
+
+    `focus_codes` are the codes every council-level series must cover (the focus area's members);
+    `cadence` maps a dataset to monthly / quarterly / annual (the catalog's cadence).
+    Needs a read-write connection with the schema migrated (`warehouse.db.connect`).
+    """
+    datasets = list(dict.fromkeys(datasets))
+    con.execute(CURRENT, [datasets])
+    try:
+        results = [
+            *check_required_columns(con, datasets),
+            *check_missing_values(con, datasets),
+            *check_completeness(con, datasets, list(focus_codes)),
+            *check_ranges(con, datasets),
+            *check_continuity(con, datasets, cadence),
+            *check_jumps(con, datasets),
+        ]
+    finally:
+        con.execute("DROP TABLE IF EXISTS qc_current")
+    order = {d: i for i, d in enumerate(datasets)}
+    results.sort(key=lambda r: order[r.dataset])
+    run_id = uuid.uuid4().hex
+    checked_at = now or dt.datetime.now(dt.UTC)
+    con.executemany(
+        "INSERT INTO quality_check VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [run_id, checked_at, r.dataset, r.check, r.severity, r.passed, r.detail, r.rows_affected]
+            for r in results
+        ],
+    )
+    return results
+
+
+def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'quality_check' AND schema_name = 'main'"
+        " AND database_name = current_database()"
+    ).fetchone()
+    return found is not None
+
+
+LATEST_CHECKS = """
+WITH runs AS (
+    SELECT dataset, arg_max(run_id, checked_at) AS run_id FROM quality_check GROUP BY dataset
+)
+SELECT q.run_id, q.checked_at, q.dataset, q."check", q.severity, q.passed, q.detail, q.rows_affected
+FROM quality_check q JOIN runs r USING (dataset, run_id)
+ORDER BY q.dataset, list_position(['blocker', 'error', 'warning', 'info'], q.severity), q."check"
+"""
+
+
+def latest_checks(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """For each dataset, the results of the newest run that checked it (none before migration 006)."""
+    if not _has_table(con):
+        return []
+    return _rows(con, LATEST_CHECKS)
+
+
+def blocking(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Blocker failures among the latest checks, as reasons an edition may not be published."""
+    return [
+        f"{row['dataset']}: {row['detail']}"
+        for row in latest_checks(con)
+        if row["severity"] == "blocker" and not row["passed"]
+    ]
+
+
+def checks_exit_code(checks: list[dict]) -> int:
+    """For `eim checks`: 0 when no error or blocker failed, 1 otherwise (warnings do not fail)."""
+    return int(any(not c["passed"] and c["severity"] in ("error", "blocker") for c in checks))
