@@ -6,6 +6,8 @@ and skipped, the others still load, and the run ends Failed so that operators se
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from flows import steps
+from flows.alerts import send_alert
 from flows.settings import load_settings
 from reports.publish import EditionResult
 from sources.catalog import default_catalog
@@ -68,6 +71,11 @@ def publish_snapshot() -> Path:
     return steps.publish(load_settings())
 
 
+@task(retries=2, retry_delay_seconds=[60, 300], timeout_seconds=1800, cache_policy=NO_CACHE)
+def send_bulletin(period: str) -> str:
+    return steps.send_bulletin(load_settings(), period)
+
+
 @task(timeout_seconds=600, cache_policy=NO_CACHE)
 def render_bulletin() -> EditionResult:
     """Build the newest edition; show it in the Prefect UI as artifacts (main points, headline table)."""
@@ -110,25 +118,36 @@ class RunSummary:
         return ", ".join(parts)
 
 
+def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
+    """One dataset; a failure is recorded (and alerted when it is the second in a row), never raised."""
+    settings = load_settings()
+    publisher = default_catalog().get(dataset_id).publisher
+    host = httpx.URL(settings.base_url(publisher)).host
+    try:
+        if host in summary.unreachable_hosts:
+            # The host did not answer earlier in this run; asking again only delays the report.
+            raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
+        return load(fetch(dataset_id))
+    except PublisherError as error:
+        get_run_logger().error("%s", error)
+        steps.record_failure(settings, dataset_id, error)
+        summary.fail(dataset_id, error)
+        if steps.failing_twice(settings, dataset_id):
+            send_alert(
+                settings, f"{dataset_id} failed twice in a row", f"The last two attempts failed:\n{error}"
+            )
+        return None
+
+
 def _ingest(wanted: list[str]) -> RunSummary:
     """Fetch and load each dataset; one failing publisher never stops the others."""
     logger = get_run_logger()
     settings = load_settings()
-    catalog = default_catalog()
     prepare()
     summary = RunSummary()
     for dataset_id in wanted:
-        publisher = catalog.get(dataset_id).publisher
-        host = httpx.URL(settings.base_url(publisher)).host
-        try:
-            if host in summary.unreachable_hosts:
-                # The host did not answer earlier in this run; asking again only delays the report.
-                raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
-            result = load(fetch(dataset_id))
-        except PublisherError as error:
-            logger.error("%s", error)
-            steps.record_failure(settings, dataset_id, error)
-            summary.fail(dataset_id, error)
+        result = _fetch_and_load(dataset_id, summary)
+        if result is None:
             continue
         (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
         logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
@@ -137,6 +156,26 @@ def _ingest(wanted: list[str]) -> RunSummary:
         build_models()
         publish_snapshot()
     return summary
+
+
+def _publish_and_send(summary: RunSummary) -> None:
+    """Build the newest edition; publish it if the gate allows (else alert), then email it."""
+    settings = load_settings()
+    edition = render_bulletin()
+    summary.bulletin = edition.folder / "index.html"
+    if not edition.published:
+        for reason in edition.reasons:
+            summary.failed[f"bulletin {edition.period}"] = f"edition kept as a draft: {reason}"
+        send_alert(settings, f"edition {edition.period} kept as a draft",
+                   "The publication gate refused it:\n" + "\n".join(edition.reasons))  # fmt: skip
+        return
+    get_run_logger().info("Edition %s published at %s", edition.period, summary.bulletin)
+    get_run_logger().info("Email: %s", send_bulletin(edition.period))
+
+
+def _alert_on_failure(flow, flow_run, state) -> None:
+    send_alert(load_settings(), f"run {flow_run.name} of {flow.name} ended {state.type.value.lower()}",
+               state.message or "")  # fmt: skip
 
 
 def _finish(summary: RunSummary) -> State:
@@ -152,22 +191,69 @@ def _wanted(datasets: list[str] | None) -> list[str]:
     return datasets or list(catalog.datasets)
 
 
-@flow(name="eim-ingest", description="Fetch and load the catalog's datasets; publish the snapshot.")
+ALERTS = {"on_failure": [_alert_on_failure], "on_crashed": [_alert_on_failure]}
+
+
+@flow(name="eim-ingest", description="Fetch and load the catalog's datasets; publish the snapshot.", **ALERTS)
 def ingest_flow(datasets: list[str] | None = None) -> State:
-    return _finish(_ingest(_wanted(datasets)))
+    with steps.writer_lock(load_settings()):
+        return _finish(_ingest(_wanted(datasets)))
 
 
-@flow(name="eim-run", description="Fetch, load, model and publish the Economic Impact Monitor.")
+@flow(name="eim-run", description="Fetch, load, model, publish and send the Economic Impact Monitor.",
+      **ALERTS)  # fmt: skip
 def monitor_run(datasets: list[str] | None = None) -> State:
     settings = load_settings()
-    summary = _ingest(_wanted(datasets))
-    # A bulletin when there is something new, or none has been published yet and nothing failed.
-    first = steps.latest_bulletin(settings) is None and not summary.failed
-    if settings.snapshot_path.exists() and (summary.loaded or first):
-        edition = render_bulletin()
-        summary.bulletin = edition.folder / "index.html"
-        if not edition.published:
-            for reason in edition.reasons:
-                summary.failed[f"bulletin {edition.period}"] = f"edition kept as a draft: {reason}"
-        get_run_logger().info("Bulletin written to %s", summary.bulletin)
+    with steps.writer_lock(settings):
+        summary = _ingest(_wanted(datasets))
+        # A bulletin when there is something new, or none has been published yet and nothing failed.
+        first = steps.latest_bulletin(settings) is None and not summary.failed
+        if settings.snapshot_path.exists() and (summary.loaded or first):
+            _publish_and_send(summary)
+    return _finish(summary)
+
+
+@flow(name="eim-bulletin", description="Build, publish (if the gate allows) and email the edition.", **ALERTS)
+def bulletin_flow() -> State:
+    settings = load_settings()
+    summary = RunSummary()
+    with steps.writer_lock(settings):
+        _publish_and_send(summary)
+    return _finish(summary)
+
+
+@flow(name="eim-release-watch", description="On release days, poll the datasets due until they change.",
+      **ALERTS)  # fmt: skip
+def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day: str | None = None) -> State:
+    """Poll the datasets whose releases the ONS calendar lists for today; when new data lands, run
+    the model → bulletin → send chain in this run (a direct call, not an event: the chain must run
+    under the same writer lock that the polling holds, and a test can watch it happen)."""
+    logger = get_run_logger()
+    settings = load_settings()
+    due = steps.datasets_due(settings, dt.date.fromisoformat(day) if day else dt.date.today())
+    if not due:
+        logger.info("No release of a catalog dataset is due today.")
+        return Completed(message="nothing due today")
+    logger.info("Due today: %s", ", ".join(due))
+    summary = RunSummary()
+    deadline = time.monotonic() + deadline_minutes * 60
+    with steps.writer_lock(settings):
+        prepare()
+        pending = list(due)
+        while pending:
+            for dataset_id in list(pending):
+                result = _fetch_and_load(dataset_id, summary)
+                if result is not None and not result.unchanged:
+                    summary.loaded.append(dataset_id)
+                    pending.remove(dataset_id)
+            if not pending or time.monotonic() + poll_seconds > deadline:
+                break
+            time.sleep(poll_seconds)
+        summary.unchanged.extend(pending)
+        if summary.loaded:
+            build_models()
+            publish_snapshot()
+            _publish_and_send(summary)
+    if pending:
+        logger.warning("Still unchanged at the deadline: %s", ", ".join(pending))
     return _finish(summary)

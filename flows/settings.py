@@ -69,6 +69,7 @@ class Settings(BaseSettings):
         None, description="Key of the unsubscribe links' HMAC (at least 16 random characters)."
     )
     send_rate_per_minute: float = Field(60.0, gt=0, description="Most messages sent per minute.")
+    alert_email: str | None = Field(None, description="Where operators' alerts go (same SMTP settings).")
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."

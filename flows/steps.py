@@ -6,7 +6,12 @@ Prefect tasks in `flows.monitor` wrap these; tests call them directly.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -64,6 +69,73 @@ class FetchOutcome:
 
 def areas_for(settings: Settings) -> AreaSet:
     return load_area_file(settings.area, settings.area_file)
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """One writing run at a time, across processes and deployments: a second one stops at once
+    with a clear message rather than interleaving its writes (or queueing without end)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "writer.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise db.WarehouseError(
+                f"another run is writing to {settings.data_dir} ({holder}); this one stops without "
+                "changing anything: try again when it has finished"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def failing_twice(settings: Settings, dataset: str) -> bool:
+    """True when the dataset's last two attempts both failed: an alert is due."""
+    with db.connect(settings.warehouse_path) as con:
+        outcomes = [row[0] for row in con.execute(
+            "SELECT outcome FROM dataset_run WHERE dataset = ? ORDER BY attempted_at DESC LIMIT 2", [dataset]
+        ).fetchall()]  # fmt: skip
+    return outcomes == ["failed", "failed"]
+
+
+def send_bulletin(settings: Settings, period: str) -> str:
+    """Email a published edition to its subscribers, when sending is configured; a summary line."""
+    from reports.mail import send_edition
+
+    if not settings.smtp_host:
+        return "not sent: EIM_SMTP_HOST is not set"
+    return send_edition(settings.data_dir, period, settings).describe()
+
+
+def datasets_due(settings: Settings, day: dt.date) -> list[str]:
+    """Catalog datasets whose release (by the ONS release calendar) falls on `day`."""
+    from sources.ons_releases import upcoming_releases
+
+    with make_client(settings.http_config()) as client:
+        releases = [
+            release
+            for kind in ("type-upcoming", "type-published")
+            for release in upcoming_releases(
+                client, settings.http_config(), base_url=settings.base_url("ons_api"), from_date=day,
+                to_date=day, release_type=kind,
+            )
+        ]  # fmt: skip
+    titles = [r.title for r in releases if not r.cancelled and r.release_date.date() == day]
+    return [
+        dataset_id
+        for dataset_id, spec in default_catalog().datasets.items()
+        if spec.release and any(re.search(spec.release, title) for title in titles)
+    ]
 
 
 def focus_codes(settings: Settings) -> list[str]:
@@ -195,7 +267,7 @@ def latest_bulletin(settings: Settings) -> Path | None:
 
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
-EDITION_DEPLOYMENT = "monthly-run"
+EDITION_DEPLOYMENT = "monthly-bulletin"
 
 
 def next_edition_date(after: dt.date) -> dt.date | None:

@@ -59,6 +59,9 @@ class DatasetSpec(BaseModel):
     cadence: Cadence
     load_policy: Literal["merge"]
     request_composites: bool = False
+    # A regular expression matched against the titles of the ONS release calendar: the releases
+    # that bring this dataset new data (the release watch polls it on those days).
+    release: str | None = None
     query: dict[str, str] = {}
     series: tuple[SeriesSpec, ...]
 

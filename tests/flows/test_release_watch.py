@@ -1,0 +1,106 @@
+"""The release watch: on a release day it polls the datasets due until new data lands, then
+publishes the new edition without anyone acting; and operators are alerted when a run fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from flows.settings import Settings
+from sources.replay import ReplayServer
+from warehouse.geography import load_area_file
+
+pytestmark = pytest.mark.slow
+RELEASE_DAY = "2026-12-08"  # the replay calendar's "Labour market overview, UK: December 2026"
+
+
+@pytest.fixture
+def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch):
+    areas = load_area_file("west-midlands")
+    names = {area.code: area.name for area in areas.areas}
+    members = {area.code: area.members for area in areas.areas if area.members}
+    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+        for publisher, url in server.base_urls.items():
+            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
+        monkeypatch.setenv("EIM_DEMO", "true")
+        yield server
+
+
+def _publish_next_month(server: ReplayServer) -> None:
+    """The publisher's new month appears: the replay server's clock moves to after the release."""
+    later = dt.date(2026, 12, 16)
+    server.today = later
+    server.nomis.today = later
+
+
+def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: ReplayServer) -> None:
+    from flows.monitor import ingest_flow, release_watch
+    from sources import ons_api
+
+    ons_api.MIN_REQUEST_INTERVAL = 0
+    assert ingest_flow(return_state=True).is_completed()
+    timer = threading.Timer(2.0, _publish_next_month, [replay])
+    timer.start()
+    try:
+        state = release_watch(poll_seconds=1, deadline_minutes=0.2, day=RELEASE_DAY, return_state=True)
+    finally:
+        timer.cancel()
+    summary = state.result(raise_on_failure=False)
+    assert "claimant_count" in summary.loaded
+    edition = Settings().site_dir / "2026-11" / "index.html"
+    assert edition.exists(), summary.failed
+    assert summary.bulletin == edition
+    assert "November 2026" in edition.read_text()
+
+
+def test_nothing_due_means_nothing_fetched(prefect_api: str, replay: ReplayServer) -> None:
+    from flows.monitor import release_watch
+
+    state = release_watch(day="2026-12-01", return_state=True)
+    assert state.is_completed() and state.message == "nothing due today"
+    assert all("/releases" in path for path in replay.requests)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def test_a_failed_run_alerts_the_operators(
+    prefect_api: str, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.monitor import ingest_flow
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("EIM_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("EIM_SMTP_PORT", str(port))
+        monkeypatch.setenv("EIM_SMTP_SECURITY", "none")
+        monkeypatch.setenv("EIM_MAIL_FROM", "monitor@example.org")
+        monkeypatch.setenv("EIM_ALERT_EMAIL", "operators@example.org")
+        monkeypatch.setenv("EIM_NOMIS_URL", "http://127.0.0.1:9")  # nothing listens: Nomis fails
+        for _ in range(2):
+            assert ingest_flow(datasets=["claimant_count"], return_state=True).is_failed()
+    finally:
+        controller.stop()
+    subjects = [
+        str(email.message_from_bytes(m, policy=email.policy.default)["Subject"]) for m in inbox.messages
+    ]
+    assert any("claimant_count failed twice in a row" in s for s in subjects), subjects
+    assert any("ended failed" in s for s in subjects), subjects
