@@ -124,3 +124,20 @@ def test_indicators_for_an_unknown_area_is_a_clear_error(loaded_settings: Settin
     result = runner.invoke(app, ["indicators", "--area", "E99999999"])
     assert result.exit_code == 1
     assert "unknown area 'E99999999'" in result.output
+
+
+def test_status_exits_0_when_fresh_and_1_when_a_dataset_is_stale(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["status", "--json"])
+    report = json.loads(result.output)
+    by_dataset = {row["dataset"]: row for row in report["datasets"]}
+    assert by_dataset["claimant_count"]["stale"] is False
+    assert by_dataset["cpi"]["stale"] is True, "never loaded counts as stale"
+    assert result.exit_code == 1
+
+
+def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["checks", "--json"])
+    checks = json.loads(result.output)
+    assert {c["dataset"] for c in checks} == {"claimant_count", "population"}
+    assert {"required_columns", "ranges", "completeness", "continuity"} <= {c["check"] for c in checks}
+    assert result.exit_code == 0
