@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,15 @@ from warehouse import db
 from warehouse.geography import load_area_file
 
 pytestmark = pytest.mark.slow
+
+
+async def _artifacts() -> dict[str, str]:
+    """The latest artifact of each key, as operators see them in the Prefect UI."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        found = await client.read_artifacts()
+    return {a.key: str(a.data) for a in sorted(found, key=lambda a: a.created) if a.key}
 
 
 @pytest.fixture
@@ -43,6 +53,14 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
                  "Solihull", "Walsall", "Wolverhampton", "West Midlands (region)", "England",
                  "United Kingdom"):  # fmt: skip
         assert f'<th scope="row">{area}</th>' in html
+
+    artifacts = asyncio.run(_artifacts())
+    assert (
+        "Main points" not in artifacts["bulletin-latest"]
+        and "# West Midlands" in artifacts["bulletin-latest"]
+    )
+    assert "The claimant rate in the WMCA area" in artifacts["bulletin-latest"]
+    assert "Claimant count, aged 16 and over" in artifacts["bulletin-headline-figures"]
 
     # A second run with nothing new upstream downloads no body and loads nothing.
     requests_before = len(replay.requests)

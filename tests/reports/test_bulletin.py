@@ -198,3 +198,36 @@ def test_publisher_strings_are_escaped_everywhere(demo_data_dir: Settings, tmp_p
 def test_an_invalid_period_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bulletin", "--period", "2026-13"], env={"EIM_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 1 and "invalid edition '2026-13'" in result.output
+
+
+def test_what_changed_lists_a_revised_figure(demo_data_dir: Settings, tmp_path: Path) -> None:
+    """A value the publisher revised after the last edition appears as old → new in the next one."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_data_dir.data_dir, data_dir, symlinks=True)
+    settings = demo_data_dir.model_copy(update={"data_dir": data_dir})
+    assert steps.build_bulletin(settings, period="2026-09", today=DEMO_TODAY).published
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        old = con.execute(
+            "SELECT value FROM stg_observation_latest WHERE series = 'claimant_count' "
+            "AND geography_code = 'E08000025' AND period = '2026-09'"
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO vintage (vintage_id, dataset, publisher, fetched_at, loaded_at, pages, "
+            "rows_received, rows_new) "
+            "VALUES ('revision-test', 'claimant_count', 'nomis', now(), now(), 1, 1, 1)"
+        )
+        con.execute(
+            "INSERT INTO observation SELECT dataset, series, geography_code, geography_name, period, "
+            "period_date, value + 250, status, lower, upper, unit, 'revision-test' FROM observation "
+            "WHERE series = 'claimant_count' AND geography_code = 'E08000025' AND period = '2026-09' LIMIT 1"
+        )
+    steps.build(settings)
+    steps.publish(settings)
+    result = steps.build_bulletin(settings, today=DEMO_TODAY)
+    html = (result.folder / "index.html").read_text()
+    changes = html[html.index('id="changes"') : html.index('id="strengths"')]
+    assert "Claimant count, aged 16 and over, Birmingham, September 2026: revised from" in changes
+    assert f"{old:,.0f} to {old + 250:,.0f}" in changes
+    sidecar = json.loads((result.folder / "figures.json").read_text())
+    revision = next(e for e in sidecar["figures"] if e["measure"] == "revision")
+    assert (revision["previous_value"], revision["value"]) == (old, old + 250)

@@ -11,6 +11,7 @@ each 100 fewer: 82,000 - 10 x 100 = 81,000. Residents aged 16-64, mid-2025: 190,
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,30 @@ def test_the_greater_manchester_file_lists_gmca_and_its_councils() -> None:
     assert list(areas.by_code[GMCA].members) == GM_COUNCILS
     assert set(areas.rank_sets["combined_authorities"]) >= {GMCA, WMCA}
     assert len(areas.rank_sets["regions"]) == 12
+
+
+def test_a_custom_area_file_needs_no_code_change(eim_env: Path, tmp_path: Path, monkeypatch) -> None:
+    """EIM_AREA_FILE: a file of one's own, here the Black Country councils, using the comparators."""
+    from flows import steps
+    from flows.settings import Settings
+
+    custom = tmp_path / "black-country.yaml"
+    custom.write_text(
+        "name: Black Country\n"
+        "include: [comparators]\n"
+        "focus: LOCAL-BLACK-COUNTRY\n"
+        "roles: {region: E12000005, england: E92000001, uk: K02000001}\n"
+        "areas:\n"
+        "  - {code: LOCAL-BLACK-COUNTRY, name: Black Country, level: lep_area,\n"
+        "     members: [E08000027, E08000028, E08000030, E08000031]}\n"
+    )
+    monkeypatch.setenv("EIM_AREA_FILE", str(custom))
+    areas = steps.areas_for(Settings())
+    assert areas.focus == "LOCAL-BLACK-COUNTRY"
+    assert areas.by_code["LOCAL-BLACK-COUNTRY"].members == (
+        "E08000027",
+        "E08000028",
+        "E08000030",
+        "E08000031",
+    )
+    assert areas.bulletin[0] == "LOCAL-BLACK-COUNTRY" and "E12000001" in areas.rank_sets["regions"]
