@@ -40,6 +40,9 @@ def _prepare_prefect_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The local API migrates its database on first use: on a busy 2-core machine that can pass
+    # Prefect's 20 s default.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if home := os.environ.get("PREFECT_HOME"):
         # Prefect creates its home but not the folders above it.
         os.makedirs(home, exist_ok=True)
@@ -51,7 +54,11 @@ def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
     from flows.monitor import RunSummary, ingest_flow, monitor_run
 
     chosen = monitor_run if render else ingest_flow
-    state = chosen(datasets=datasets, return_state=True)
+    try:
+        state = chosen(datasets=datasets, return_state=True)
+    except RuntimeError as error:
+        typer.echo(f"Error: Prefect could not start its local API ({error}); nothing was changed.", err=True)
+        return 1
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, RunSummary):
         typer.echo(f"Error: the run failed: {summary}", err=True)
