@@ -32,7 +32,7 @@ from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig
-from sources.observations import period_start, to_frame
+from sources.observations import period_start, unique_frame
 
 PUBLISHER = "landregistry"
 FILE_PATH = "/market-trend-data/house-price-index-data/UK-HPI-full-file-{month}.csv"
@@ -210,16 +210,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
                     "unit": series.unit,
                 }
             )
-    frame = to_frame(records)
-    duplicated = frame.duplicated(["series", "geography_code", "period"])
-    if duplicated.any():
-        first = frame[duplicated].iloc[0]
-        raise PublisherFormatError(
-            PUBLISHER,
-            spec.id,
-            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
-        )
-    return frame
+    return unique_frame(records, PUBLISHER, spec.id)
 
 
 def _value_column(spec: DatasetSpec, series: str, match: dict[str, str]) -> str:

@@ -42,3 +42,19 @@ def to_frame(records: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=OBSERVATION_COLUMNS)
     frame["period_date"] = pd.to_datetime(frame["period_date"])
     return frame.astype(OBSERVATION_DTYPES)
+
+
+def unique_frame(records: list[dict], publisher: str, dataset: str) -> pd.DataFrame:
+    """The tidy frame of `records`, refusing two rows for the same series, area and period."""
+    from sources.errors import PublisherFormatError
+
+    frame = to_frame(records)
+    duplicated = frame.duplicated(["series", "geography_code", "period"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise PublisherFormatError(
+            publisher,
+            dataset,
+            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
+        )
+    return frame

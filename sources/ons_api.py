@@ -35,7 +35,7 @@ from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig
-from sources.observations import period_start, to_frame
+from sources.observations import period_start, unique_frame
 
 PUBLISHER = "ons_api"
 DATASET_PATH = "/datasets/{source_id}"
@@ -366,16 +366,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
             raise PublisherFormatError(
                 PUBLISHER, spec.id, f"no row has the codes {series.match} of series {series.name}"
             )
-    frame = to_frame(records)
-    duplicated = frame.duplicated(["series", "geography_code", "period"])
-    if duplicated.any():
-        first = frame[duplicated].iloc[0]
-        raise PublisherFormatError(
-            PUBLISHER,
-            spec.id,
-            f"duplicated rows, e.g. {first.series} for {first.geography_code} in {first.period}",
-        )
-    return frame
+    return unique_frame(records, PUBLISHER, spec.id)
 
 
 def _check_columns(spec: DatasetSpec, table: CmdTable) -> None:
