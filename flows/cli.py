@@ -21,6 +21,10 @@ app = typer.Typer(
     "indicators, publish the bulletin.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain tracebacks and help: Rich's exception and help machinery costs a third of a second at
+    # start-up, which the quick read-only commands should not pay.
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 

@@ -7,7 +7,7 @@ a loopback server. Secrets are `SecretStr`: their repr and str are masked, so th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -17,7 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from sources.http import HttpConfig
+if TYPE_CHECKING:
+    from sources.http import HttpConfig
 
 PUBLISHER_URL_SETTINGS = {
     "nomis": "nomis_url",
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
         return getattr(self, PUBLISHER_URL_SETTINGS[publisher]).rstrip("/")
 
     def http_config(self) -> HttpConfig:
+        # Imported here: httpx is slow to import and the read-only commands never need it.
+        from sources.http import HttpConfig
+
         return HttpConfig(
             timeout=self.http_timeout,
             attempts=self.http_retries,

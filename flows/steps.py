@@ -233,8 +233,9 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame 
             vintage_id=result.vintage_id,
             rows_new=result.rows_new,
         )
-        spec = default_catalog().get(outcome.dataset)
-        run_checks(con, [outcome.dataset], focus_codes(settings), {outcome.dataset: spec.cadence})
+        if not result.unchanged:  # the same bodies as last time: the stored checks still hold
+            spec = default_catalog().get(outcome.dataset)
+            run_checks(con, [outcome.dataset], focus_codes(settings), {outcome.dataset: spec.cadence})
     return result
 
 

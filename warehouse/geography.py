@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -130,6 +130,7 @@ def _with_includes(raw: dict, source: str) -> dict:
     return raw
 
 
+@lru_cache(maxsize=16)
 def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet:
     """Load a packaged area file by name, or a custom one by path (which may include common files)."""
     if path is None:

@@ -1,0 +1,262 @@
+"""`make bench`: measure every figure and write docs/performance.md.
+
+python -m benchmarks [--quick] [--only flow,cli,hpi,memory] [--out docs/performance.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.common import ROOT, VENV_BIN, Figure, base_env, machine, mib, run_process
+from benchmarks.report import TARGETS
+
+SECTIONS = ("flow", "cli", "hpi", "memory")
+GB = 1_000_000_000
+
+
+def _log(message: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def bench_flow(runs: int) -> tuple[list[Figure], dict]:
+    out = Path(tempfile.mkdtemp(prefix="eim-bench-")) / "flow.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.flow_bench", str(out), "--runs", str(runs), "--warmup", "1"],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    data = json.loads(out.read_text())
+    nochange_ok = data["nochange_ratio"] <= 0.10 and data["nochange_bodies"] == 0
+    loaded = sorted({d for r in data["runs"] for d in r["update_loaded"]})
+    cold_runs = ", ".join(f"{r['cold']:.1f}" for r in data["runs"])
+    figures = [
+        Figure(
+            "nochange",
+            *[TARGETS["nochange"][0]],
+            f"{data['nochange_ratio']:.1%} ({data['nochange']:.1f} s / {data['cold']:.1f} s); "
+            f"{data['nochange_bodies']} bodies",
+            TARGETS["nochange"][1],
+            nochange_ok,
+            f"`flows.monitor.monitor_run` in one process against the demo's replay server, {runs} repeats "
+            f"after 1 warm-up, each in a fresh data directory; cold runs took {cold_runs} s. The no-change "
+            f"run downloaded at most {data['nochange_bodies']} bodies (200 responses on the replay server; "
+            "304s and the Land Registry probes' 404s are not bodies).",
+        ),
+        Figure(
+            "prefect_start",
+            TARGETS["prefect_start"][0],
+            f"{data['prefect_start']:.1f} s (first call {data['prefect_first_call']:.1f} s, "
+            f"second {data['prefect_second_call']:.2f} s)",
+            TARGETS["prefect_start"][1],
+            None,
+            "A trivial flow called twice at the start of the benchmark process: the first call starts "
+            "Prefect's ephemeral API (one measurement per `make bench`, not repeated); the flow figures "
+            "above exclude it.",
+        ),
+        Figure(
+            "update",
+            TARGETS["update"][0],
+            f"{data['update_ratio']:.1%} ({data['update']:.1f} s / {data['cold']:.1f} s)",
+            TARGETS["update"][1],
+            data["update_ratio"] <= 0.40,
+            f"Cold run with the replay server's `today` at {data['months'][0]}, then `today` moved to "
+            f"{data['months'][1]} (the claimant count's new month). Datasets that loaded something new "
+            f"in the update: {', '.join(loaded) or 'none'}.",
+        ),
+    ]
+    return figures, data
+
+
+def bench_cli(runs: int, data_dir: Path) -> list[Figure]:
+    eim = str(VENV_BIN / "eim")
+    env = base_env(EIM_DATA_DIR=str(data_dir), PREFECT_HOME=str(data_dir.parent / "prefect-home-cli"))
+    commands = {
+        "baseline": [sys.executable, "-c", "import duckdb"],
+        "cli_query": [eim, "query", "select 1"],
+        "cli_status": [eim, "status"],
+    }
+    seconds: dict[str, list[float]] = {k: [] for k in commands}
+    for repeat in range(runs + 1):
+        for key, argv in commands.items():  # interleaved, so drift affects all three alike
+            result = run_process(argv, env=env, cwd=data_dir.parent)
+            if key != "baseline" and result.returncode not in (0, 1):
+                raise RuntimeError(f"{argv} failed ({result.returncode}): {result.stderr[-2000:]}")
+            if repeat:
+                seconds[key].append(result.seconds)
+    base = statistics.median(seconds["baseline"])
+    figures = []
+    for key in ("cli_query", "cli_status"):
+        med = statistics.median(seconds[key])
+        ratio = statistics.median(s / b for s, b in zip(seconds[key], seconds["baseline"], strict=True))
+        figures.append(
+            Figure(
+                key,
+                TARGETS[key][0],
+                f"{ratio:.1f}× ({med:.2f} s / {base:.2f} s)",
+                TARGETS[key][1],
+                ratio <= 3.0,
+                f"Whole processes timed from the harness (subprocess), {runs} runs after 1 warm-up, "
+                f"against a data directory with a published snapshot. Runs: "
+                + ", ".join(f"{s:.2f}" for s in seconds[key])
+                + " s.",
+            )
+        )
+    return figures
+
+
+def bench_hpi(runs: int) -> list[Figure]:
+    from benchmarks.hpi_bench import MODES, hpi_file, run_worker
+
+    today = dt.date.today()
+    results: dict[str, dict[str, list[dict]]] = {}
+    files: dict[str, Path] = {}
+    for size, rows in (("1x", 150_000), ("10x", 1_500_000)):
+        _log(f"HPI {size}: generating (cached) file of {rows:,} rows")
+        files[size] = hpi_file(rows, today)
+        results[size] = {m: [] for m in MODES}
+        for repeat in range(runs + 1):
+            for mode in MODES:
+                result = run_worker(mode, files[size])
+                if repeat:
+                    results[size][mode].append(result)
+    figures = []
+    med = statistics.median
+    for size in ("1x", "10x"):
+        mb = files[size].stat().st_size / 1e6
+        t = {m: med(r["seconds"] for r in results[size][m]) for m in MODES}
+        peak = {m: med(r["peak_bytes"] for r in results[size][m]) for m in MODES}
+        rows_in = results[size]["duckdb"][0]["rows"]
+        ratio = t["duckdb"] / t["parse"]
+        figures.append(
+            Figure(
+                f"hpi_{size}",
+                TARGETS[f"hpi_{size}"][0],
+                f"{ratio:.0%} ({mb / t['parse']:.0f} vs {mb / t['duckdb']:.0f} MB/s)",
+                TARGETS[f"hpi_{size}"][1],
+                ratio >= 0.80,
+                f"{rows_in:,} rows, {mb:.0f} MB. Median of {runs} subprocess runs after 1 warm-up: "
+                f"`parse` {t['parse']:.2f} s (peak {mib(peak['parse'])}), bare DuckDB `read_csv` into a "
+                f"table {t['duckdb']:.2f} s (peak {mib(peak['duckdb'])}), pandas `read_csv` + DuckDB "
+                f"insert {t['pandas']:.2f} s (peak {mib(peak['pandas'])}; pandas throughput "
+                f"{t['duckdb'] / t['pandas']:.0%} of bare DuckDB). `parse` returns "
+                f"{results[size]['parse'][0]['rows']:,} tidy observations.",
+            )
+        )
+    p1 = med(r["peak_bytes"] for r in results["1x"]["parse"])
+    p10 = med(r["peak_bytes"] for r in results["10x"]["parse"])
+    figures.append(
+        Figure(
+            "hpi_memory",
+            TARGETS["hpi_memory"][0],
+            f"{p10 / p1:.2f}× ({mib(p10)} / {mib(p1)})",
+            TARGETS["hpi_memory"][1],
+            p10 / p1 < 1.5,
+            "Peak resident memory (ru_maxrss) of the subprocess running `parse`, including the "
+            "interpreter and its imports (pandas, DuckDB).",
+        )
+    )
+    return figures
+
+
+def bench_memory(runs: int) -> list[Figure]:
+    peaks, single, walls = [], [], []
+    for _ in range(runs):
+        work = Path(tempfile.mkdtemp(prefix="eim-bench-mem-"))
+        env = base_env(
+            EIM_DATA_DIR=str(work / "data"), PREFECT_HOME=str(work / "prefect-home"), EIM_DEMO_PORT="0"
+        )
+        result = run_process([str(VENV_BIN / "eim"), "demo", "--quiet"], env=env, cwd=work, sample=True)
+        if result.returncode not in (0, 1):
+            raise RuntimeError(f"eim demo failed ({result.returncode}): {result.stderr[-2000:]}")
+        peaks.append(result.tree_peak_bytes)
+        single.append(result.maxrss_bytes)
+        walls.append(result.seconds)
+    worst = max(peaks)
+    return [
+        Figure(
+            "memory",
+            TARGETS["memory"][0],
+            f"{mib(statistics.median(peaks))} median, {mib(worst)} worst",
+            TARGETS["memory"][1],
+            worst < GB,
+            f"`eim demo` as a whole process, {runs} runs, each with its own fresh EIM_DATA_DIR and "
+            "PREFECT_HOME (so each is cold, including Prefect's start-up). The process tree's summed RSS "
+            "sampled every 50 ms from /proc; the largest single process (GNU time's maximum resident "
+            f"set size) was {mib(statistics.median(single))} (median). Wall time per cold run as a whole "
+            f"process: {statistics.median(walls):.1f} s (median).",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 runs per figure instead of 5 (development)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 3)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {','.join(SECTIONS)}")
+    parser.add_argument("--out", type=Path, default=report.DOC)
+    args = parser.parse_args(argv)
+    runs = args.runs or (3 if args.quick else 5)
+    only = [s for s in args.only.split(",") if s]
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    notes: list[str] = []
+    data_dir: Path | None = None
+
+    if "flow" in only:
+        _log(f"flow: cold / no-change / update, {runs} runs + warm-up (a few minutes)")
+        flow_figures, data = bench_flow(runs)
+        figures += flow_figures
+        data_dir = Path(data["data_dir"])
+    if "cli" in only:
+        if data_dir is None:
+            _log("cli: building a demo data directory with tests.conftest.build_demo_data_dir")
+            from tests.conftest import build_demo_data_dir
+
+            data_dir = Path(tempfile.mkdtemp(prefix="eim-bench-cli-")) / "data"
+            build_demo_data_dir(data_dir)
+        _log("cli: start-up of whole processes")
+        figures += bench_cli(runs, data_dir)
+    if "hpi" in only:
+        _log("hpi: large full files")
+        figures += bench_hpi(runs)
+    if "memory" in only:
+        _log(f"memory: {runs} cold `eim demo` runs")
+        figures += bench_memory(runs)
+    figures.append(
+        report.missing(
+            "scale",
+            "Not measured: the demo's areas are one combined authority's; a run over every English council "
+            "and combined authority needs an area file of them all and the replay samples for each, and "
+            "the time budget of this harness's first version did not allow it.",
+        )
+    )
+    for key in TARGETS:
+        if key not in {f.key for f in figures}:
+            figures.append(report.missing(key, f"not run: `--only {args.only}`"))
+    if runs < 5:
+        notes.append(f"Development run: {runs} runs per figure (`--quick` / `--runs`), not the 5 required.")
+    notes.append(
+        "The flow figures time `monitor_run` calls inside one process after Prefect's API is up; "
+        "ratios are per repeat (update / cold and no-change / cold of the same repeat), then the median."
+    )
+    command = "make bench   # = .venv/bin/python -m benchmarks" + ("" if runs == 5 else f" --runs {runs}")
+    text = report.render(figures, machine(), command, [], notes, time.perf_counter() - started)
+    path = report.write(text, args.out)
+    _log(f"wrote {path} in {(time.perf_counter() - started) / 60:.1f} min")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

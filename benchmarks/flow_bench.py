@@ -1,0 +1,141 @@
+"""Figures 1 and 2 (and the Prefect API's start-up), all in ONE Python process.
+
+Run as `python -m benchmarks.flow_bench OUT.json --runs N`: Prefect's settings must be in the
+environment before Prefect is imported, so the parent harness starts this module in a subprocess.
+Each repeat: a fresh data directory, a cold `monitor_run` with the replay server one month back,
+the same again with nothing new upstream (no-change), then the replay server's `today` moved
+forward one month (one new release: the claimant count's new month, and whatever else that month
+brings) and `monitor_run` once more (update). Ratios are taken within each repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from email.utils import format_datetime
+from pathlib import Path
+
+
+def _shift_month(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, min(day.day, 28))
+
+
+def set_today(server, today: dt.date) -> None:
+    """Move the replay server's calendar: its samples then follow `today` (attributes, not code)."""
+    server.today = today
+    server.nomis.today = today
+    moment = dt.datetime.combine(today, dt.time(9, 30), tzinfo=dt.UTC)
+    server.last_modified = format_datetime(moment, usegmt=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--datasets", nargs="*", default=None, help="only these datasets (tests)")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="eim-bench-flow-"))
+    os.environ.update(
+        PREFECT_HOME=str(work / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="ERROR",
+    )  # fmt: skip
+    for key in [k for k in os.environ if k.startswith("EIM_")]:
+        del os.environ[key]
+    os.chdir(work)
+
+    from prefect import flow
+
+    from flows.monitor import RunSummary, monitor_run
+    from flows.settings import load_settings
+    from sources.replay import ReplayServer
+    from warehouse.geography import load_area_file
+
+    @flow(name="eim-bench-noop")
+    def noop() -> int:
+        return 1
+
+    started = time.perf_counter()
+    noop()  # the first flow call starts the ephemeral API
+    first_noop = time.perf_counter() - started
+    started = time.perf_counter()
+    noop()
+    second_noop = time.perf_counter() - started
+
+    areas = load_area_file("west-midlands")
+    names = {a.code: a.name for a in areas.areas}
+    members = {a.code: a.members for a in areas.areas if a.members}
+    today = dt.date.today()
+    before = _shift_month(today, -1)
+    results: list[dict] = []
+    with ReplayServer(names=names, members=members, today=before) as server:
+        for publisher, url in server.base_urls.items():
+            os.environ[f"EIM_{publisher.upper()}_URL"] = url
+        os.environ.update(EIM_DEMO="true", EIM_QUIET="true")
+
+        def run() -> tuple[float, RunSummary, int]:
+            server.responses.clear()
+            start = time.perf_counter()
+            state = monitor_run(datasets=args.datasets, return_state=True)
+            seconds = time.perf_counter() - start
+            summary = state.result(raise_on_failure=False)
+            bodies = sum(1 for _, status in server.responses if status == 200)
+            if not isinstance(summary, RunSummary):
+                raise RuntimeError(f"the run failed: {summary}")
+            return seconds, summary, bodies
+
+        for repeat in range(args.warmup + args.runs):
+            set_today(server, before)
+            os.environ["EIM_DATA_DIR"] = str(work / f"data-{repeat}")
+            cold, cold_summary, cold_bodies = run()
+            again, again_summary, again_bodies = run()
+            set_today(server, today)
+            update, update_summary, update_bodies = run()
+            if repeat < args.warmup:
+                continue
+            results.append(
+                {
+                    "cold": cold,
+                    "nochange": again,
+                    "update": update,
+                    "cold_bodies": cold_bodies,
+                    "nochange_bodies": again_bodies,
+                    "update_bodies": update_bodies,
+                    "cold_loaded": len(cold_summary.loaded),
+                    "nochange_loaded": len(again_summary.loaded),
+                    "update_loaded": sorted(update_summary.loaded),
+                    "failed": {**cold_summary.failed, **again_summary.failed, **update_summary.failed},
+                }
+            )
+        snapshot = str(load_settings().snapshot_path)
+
+    med = statistics.median
+    report = {
+        "prefect_start": first_noop - second_noop,
+        "prefect_first_call": first_noop,
+        "prefect_second_call": second_noop,
+        "runs": results,
+        "cold": med(r["cold"] for r in results),
+        "nochange": med(r["nochange"] for r in results),
+        "update": med(r["update"] for r in results),
+        "nochange_ratio": med(r["nochange"] / r["cold"] for r in results),
+        "update_ratio": med(r["update"] / r["cold"] for r in results),
+        "nochange_bodies": max(r["nochange_bodies"] for r in results),
+        "snapshot": snapshot,
+        "data_dir": str(Path(snapshot).parents[1]),
+        "months": [f"{before:%Y-%m-%d}", f"{today:%Y-%m-%d}"],
+    }
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The figures, their targets, and docs/performance.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from benchmarks.common import ROOT, Figure
+
+DOC = ROOT / "docs" / "performance.md"
+
+# key -> (name, target). Every key has a row in docs/performance.md, measured or not.
+TARGETS: dict[str, tuple[str, str]] = {
+    "nochange": ("1. No-change re-run / cold run (flow duration)", "≤ 10% and 0 bodies (200s) downloaded"),
+    "prefect_start": ("1b. Prefect ephemeral API start-up (first flow call − second)", "reported, no target"),
+    "update": ("2. One new release / cold run (flow duration)", "≤ 40%"),
+    "hpi_1x": ("3a. HPI 1x (~150k rows): parse throughput / bare DuckDB read_csv", "≥ 80%"),
+    "hpi_10x": ("3b. HPI 10x (~1.5M rows): parse throughput / bare DuckDB read_csv", "≥ 80%"),
+    "hpi_memory": ("3c. HPI parse peak memory, 10x / 1x", "< 1.5×"),
+    "cli_query": ('4a. `eim query "select 1"` / `python -c "import duckdb"` (whole processes)', "≤ 3×"),
+    "cli_status": ('4b. `eim status` / `python -c "import duckdb"` (whole processes)', "≤ 3×"),
+    "memory": ("5. Cold run (`eim demo`) peak resident memory, whole process tree", "< 1 GB"),
+    "scale": ("6. Scale: all English councils and combined authorities", "not set"),
+}
+
+
+def missing(key: str, why: str) -> Figure:
+    name, target = TARGETS[key]
+    return Figure(key, name, "not measured", target, None, why)
+
+
+def render(
+    figures: list[Figure],
+    machine: dict[str, str],
+    command: str,
+    details: list[str],
+    notes: list[str],
+    elapsed: float,
+) -> str:
+    by_key = {f.key: f for f in figures}
+    rows = [by_key.get(key) or missing(key, "not run") for key in TARGETS]
+    lines = [
+        "# Performance",
+        "",
+        "Written by the benchmark harness (`benchmarks/`); do not edit by hand. Reproduce with:",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} in {elapsed / 60:.1f} minutes on: "
+        + ", ".join(f"{k} {v}" for k, v in machine.items())
+        + ".",
+        "",
+        "Every figure is the median of the runs stated below, after a warm-up, and compares two",
+        "things measured in the same run (a ratio): one machine's absolute timings say little about",
+        "another's.",
+        "",
+        "| Figure | Measured | Target | Verdict |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {f.name} | {f.measured} | {f.target} | {f.verdict} |" for f in rows]
+    lines += ["", "## Details", ""]
+    lines += [f"- **{f.name}**: {f.detail}" for f in rows if f.detail]
+    lines += details
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str, path: Path = DOC) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,79 @@
+"""The benchmark harness's pieces run on tiny inputs; docs/performance.md lists every figure and target.
+
+The full benchmark (`make bench`) takes many minutes and is never run here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import common, hpi_bench, report
+from benchmarks.common import Figure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_median_of_discards_the_warmup() -> None:
+    calls = iter([100.0, 3.0, 1.0, 2.0])
+    median, values = common.median_of(lambda: next(calls), runs=3, warmup=1)
+    assert median == 2.0
+    assert values == [3.0, 1.0, 2.0]
+
+
+def test_machine_description() -> None:
+    described = common.machine()
+    assert described["cores"] == str(os.cpu_count())
+    assert described["memory"].endswith("GiB")
+    assert {"python", "duckdb", "prefect"} <= set(described)
+
+
+def test_process_tree_memory_and_timing() -> None:
+    assert common.tree_rss_bytes(os.getpid()) > 10 * 1024 * 1024
+    result = common.run_process([sys.executable, "-c", "x = bytearray(50_000_000)"], sample=True)
+    assert result.returncode == 0
+    assert result.seconds > 0
+    assert result.tree_peak_bytes > 0 or result.maxrss_bytes > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_hpi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's own small full file (recent months, few areas), not the benchmark's large one."""
+    from sources.replay_landregistry import full_file_csv
+
+    path = tmp_path_factory.mktemp("hpi") / "UK-HPI-full-file.csv"
+    path.write_bytes(full_file_csv(dt.date(2026, 11, 27), {"E08000025": "Birmingham"}))
+    return path
+
+
+@pytest.mark.parametrize("mode", hpi_bench.MODES)
+def test_hpi_readers_run_on_a_tiny_file(tiny_hpi: Path, mode: str) -> None:
+    assert hpi_bench.work(mode, tiny_hpi) > 0
+
+
+def test_hpi_worker_reports_time_rows_and_peak(tiny_hpi: Path) -> None:
+    result = hpi_bench.run_worker("duckdb", tiny_hpi)
+    assert result["rows"] > 0 and result["seconds"] > 0 and result["peak_bytes"] > 0
+
+
+def test_render_lists_every_figure_with_its_target() -> None:
+    figures = [Figure("nochange", report.TARGETS["nochange"][0], "5.0%", report.TARGETS["nochange"][1], True)]
+    text = report.render(figures, common.machine(), "make bench", [], [], 1.0)
+    for name, target in report.TARGETS.values():
+        assert name in text and target in text
+    assert "not measured" in text  # figures not run still have their row
+
+
+def test_performance_doc_lists_every_figure_with_its_target() -> None:
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    for name, target in report.TARGETS.values():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| {name} |")), None)
+        assert row is not None, f"docs/performance.md has no row for {name}"
+        assert f"| {target} |" in row
+    assert "make bench" in doc
+    for described in ("cores", "memory", "python", "duckdb", "prefect"):
+        assert described in doc
