@@ -39,5 +39,10 @@ lint: install
 bench: install
 	$(VENV)/bin/python -m benchmarks
 
+# Fault matrix, crash safety and bad input (also part of `make test`); then docs/reliability.md.
+reliability: install
+	$(PYTEST) -q -p no:cacheprovider tests/reliability
+	$(VENV)/bin/python -m tests.reliability.report
+
 clean:
 	rm -rf $(VENV) data

@@ -95,6 +95,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
+    from flows import steps
     from flows.settings import load_settings
     from sources.catalog import CatalogError, default_catalog
     from warehouse.db import WarehouseError
@@ -107,6 +108,8 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
             default_catalog().get(dataset_id)
         settings = load_settings()
         load_area_file(settings.area, settings.area_file)
+        with steps.writer_lock(settings):
+            pass  # another run writing: say so now, before Prefect starts (the flow holds it too)
         code = _run_flow(dataset, render=render)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None

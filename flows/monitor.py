@@ -152,7 +152,7 @@ def _ingest(wanted: list[str]) -> RunSummary:
         (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
         logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
                     f"{result.rows_new} new or revised values")  # fmt: skip
-    if summary.loaded or not settings.snapshot_path.exists():
+    if summary.loaded or steps.snapshot_stale(settings):
         build_models()
         publish_snapshot()
     return summary
@@ -206,9 +206,10 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     settings = load_settings()
     with steps.writer_lock(settings):
         summary = _ingest(_wanted(datasets))
-        # A bulletin when there is something new, or none has been published yet and nothing failed.
-        first = steps.latest_bulletin(settings) is None and not summary.failed
-        if settings.snapshot_path.exists() and (summary.loaded or first):
+        # A bulletin when there is something new, or the newest month's edition was not built from
+        # this snapshot (a first run, or a run killed before it published) and nothing failed.
+        behind = steps.edition_stale(settings) and not summary.failed
+        if settings.snapshot_path.exists() and (summary.loaded or behind):
             _publish_and_send(summary)
     return _finish(summary)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -97,6 +98,34 @@ def writer_lock(settings: Settings) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def snapshot_stale(settings: Settings) -> bool:
+    """True when the analysts' snapshot is older than the warehouse's newest load (a run was killed
+    between loading and publishing): the next run must finish the job even if nothing is new."""
+    if not settings.snapshot_path.exists():
+        return True
+    newest = "SELECT max(loaded_at) FROM vintage"
+    with db.connect_read_only(settings.warehouse_path) as con:
+        held = con.execute(newest).fetchone()[0]
+    with db.connect_read_only(settings.snapshot_path) as con:
+        return held != con.execute(newest).fetchone()[0]
+
+
+def edition_stale(settings: Settings) -> bool:
+    """True when the newest month's edition was not built from the current snapshot."""
+    from reports.edition import file_sha256, latest_edition_period
+    from reports.publish import Paths
+
+    if not settings.snapshot_path.exists():
+        return False
+    paths = Paths(settings.data_dir)
+    period = latest_edition_period(settings.snapshot_path)
+    current = file_sha256(settings.snapshot_path)
+    for manifest in (paths.manifest(period), paths.edition_dir(period) / "draft-manifest.json"):
+        if manifest.exists() and json.loads(manifest.read_text())["snapshot_sha256"] == current:
+            return False  # already published, or already refused, from exactly this snapshot
+    return True
 
 
 def failing_twice(settings: Settings, dataset: str) -> bool:

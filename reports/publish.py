@@ -153,10 +153,10 @@ def _previous(paths: Paths, period: str) -> tuple[dict | None, dict | None]:
     return manifest, json.loads(sidecar.read_text()) if sidecar.exists() else None
 
 
-def _content(paths: Paths, period: str, manifest: dict) -> Content:
+def _content(paths: Paths, period: str, manifest: dict, pinned: Path | None = None) -> Content:
     previous_manifest, previous_figures = _previous(paths, period)
     since = dt.datetime.fromisoformat(previous_manifest["pinned_at"]) if previous_manifest else None
-    edition = read_edition(paths.pinned(period), period, revisions_since=since)
+    edition = read_edition(pinned or paths.pinned(period), period, revisions_since=since)
     if edition.snapshot_sha256 != manifest["snapshot_sha256"]:
         raise PublishError(f"the pinned snapshot of {period} does not match its manifest: it was altered")
     info = BuildInfo(
@@ -217,7 +217,9 @@ def build_edition(
     period = period or latest
     if period > latest:
         raise PublishError(f"no data for {period} yet: the newest month in the snapshot is {latest}")
-    pinned = paths.pinned(period)
+    # A candidate pin: it replaces the published edition's pin only if this build is published, so
+    # a refused draft never breaks `--rebuild` of the edition already out.
+    pinned = paths.edition_dir(period) / ".candidate-snapshot.duckdb"
     _pin(snapshot, pinned)
     existing = [m for m in published_manifests(paths) if m["period"] != period]
     number = 1 + sum(1 for m in existing if m["period"] < period)
@@ -239,16 +241,18 @@ def build_edition(
         "contact": contact,
         "published": not reasons or force,
     }
-    content = _content(paths, period, manifest)
+    content = _content(paths, period, manifest, pinned)
     files = render_files(content)
     if reasons and not force:
         drafts = paths.drafts(period)
         shutil.rmtree(drafts, ignore_errors=True)
         _write_folder(drafts, files)
+        os.replace(pinned, drafts / "snapshot.duckdb")
         (drafts / "REASONS.txt").write_text("Not published:\n" + "".join(f"- {r}\n" for r in reasons))
         write_atomically(paths.edition_dir(period) / "draft-manifest.json", _dump(manifest))
         return EditionResult(period, False, drafts, reasons, content)
     link = _swap_into_site(paths, period, files)
+    os.replace(pinned, paths.pinned(period))
     write_atomically(paths.manifest(period), _dump(manifest))
     shutil.rmtree(paths.drafts(period), ignore_errors=True)
     write_site_index(paths, site_url)

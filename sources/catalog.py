@@ -79,7 +79,8 @@ class Catalog(BaseModel):
             raise CatalogError(f"unknown dataset {dataset_id!r}; the catalog has: {known}") from None
 
 
-def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+def load_catalog(path: Path | None = None) -> Catalog:
+    path = path or CATALOG_PATH
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:

@@ -25,7 +25,7 @@ import httpx
 import stamina
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
-from sources.errors import PublisherHTTPError, PublisherUnreachable
+from sources.errors import PublisherFormatError, PublisherHTTPError, PublisherUnreachable
 
 try:
     PROJECT_VERSION = version("wm-economic-impact-monitor")
@@ -206,6 +206,10 @@ def get(
         status = error.response.status_code
         raise PublisherHTTPError(
             publisher, dataset, f"HTTP {status} from {host} after retrying", status
+        ) from None
+    except httpx.DecodingError as error:
+        raise PublisherFormatError(
+            publisher, dataset, f"the body from {host} cannot be decoded ({error})"
         ) from None
     except httpx.TransportError as error:
         reason = type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"

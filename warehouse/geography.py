@@ -116,7 +116,11 @@ def _with_includes(raw: dict, source: str) -> dict:
     includes = raw.pop("include", [])
     if not isinstance(includes, list):
         raise AreaFileError(f"area file {source}: `include` must be a list of names")
-    own = {area.get("code"): area for area in raw.get("areas") or [] if isinstance(area, dict)}
+    listed = [area for area in raw.get("areas") or [] if isinstance(area, dict)]
+    codes = [area.get("code") for area in listed]
+    if twice := sorted({str(c) for c in codes if codes.count(c) > 1}):
+        raise AreaFileError(f"area file {source} lists an area code more than once: {', '.join(twice)}")
+    own = {area.get("code"): area for area in listed}
     merged_areas, rank_sets = [], {}
     for name in includes:
         common = AREAS / "common" / f"{name}.yaml"

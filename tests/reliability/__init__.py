@@ -1,0 +1,1 @@
+"""Reliability tests: injected publisher faults, crash safety and bad input."""
