@@ -39,9 +39,9 @@ lint: install
 bench: install
 	$(VENV)/bin/python -m benchmarks
 
-# Fault matrix, crash safety and bad input (also part of `make test`); then docs/reliability.md.
+# Fault matrix, crash safety and bad input (bad input also runs in `make test`); then docs/reliability.md.
 reliability: install
-	$(PYTEST) -q -p no:cacheprovider tests/reliability
+	$(PYTEST) -q -p no:cacheprovider -m "not live" tests/reliability
 	$(VENV)/bin/python -m tests.reliability.report
 
 clean:

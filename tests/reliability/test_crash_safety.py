@@ -31,7 +31,8 @@ import pytest
 
 from tests.conftest import DEMO_TODAY, build_demo_data_dir
 
-pytestmark = pytest.mark.slow
+# Long (subprocess runs at 24 kill points): run by `make reliability`, not by `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261127
 SUMMARY_SQL = "SELECT * EXCLUDE (vintages) FROM indicator_summary ORDER BY ALL"

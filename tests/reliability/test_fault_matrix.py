@@ -39,6 +39,9 @@ from tests.reliability.faults import (
 )
 from warehouse.geography import load_area_file
 
+# Long (every fault against every publisher): run by `make reliability`, not by `make test`.
+pytestmark = pytest.mark.reliability
+
 RESULTS_DIR = Path(os.environ.get("EIM_RELIABILITY_RESULTS", "/tmp/eim-reliability-results"))
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
