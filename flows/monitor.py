@@ -214,15 +214,6 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     return _finish(summary)
 
 
-@flow(name="eim-bulletin", description="Build, publish (if the gate allows) and email the edition.", **ALERTS)
-def bulletin_flow() -> State:
-    settings = load_settings()
-    summary = RunSummary()
-    with steps.writer_lock(settings):
-        _publish_and_send(summary)
-    return _finish(summary)
-
-
 @flow(name="eim-release-watch", description="On release days, poll the datasets due until they change.",
       **ALERTS)  # fmt: skip
 def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day: str | None = None) -> State:
