@@ -165,6 +165,8 @@ def _backoff_hook(error: Exception) -> bool | float:
         if wait is None:
             return True
         return wait if wait <= RETRY_AFTER_CEILING else False
+    if isinstance(error, httpx.ConnectError) and "Name or service not known" in str(error):
+        return False  # the name does not exist: asking again in a second will not change that
     return isinstance(error, httpx.TransportError)
 
 
