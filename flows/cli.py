@@ -108,9 +108,9 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
             default_catalog().get(dataset_id)
         settings = load_settings()
         load_area_file(settings.area, settings.area_file)
+        # Held for the whole run, so a second `eim run` is refused at once, before Prefect starts.
         with steps.writer_lock(settings):
-            pass  # another run writing: say so now, before Prefect starts (the flow holds it too)
-        code = _run_flow(dataset, render=render)
+            code = _run_flow(dataset, render=render)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None
     raise typer.Exit(code)

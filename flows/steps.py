@@ -72,12 +72,18 @@ def areas_for(settings: Settings) -> AreaSet:
     return load_area_file(settings.area, settings.area_file)
 
 
+_HELD_LOCKS: set[Path] = set()
+
+
 @contextmanager
 def writer_lock(settings: Settings) -> Iterator[None]:
     """One writing run at a time, across processes and deployments: a second one stops at once
     with a clear message rather than interleaving its writes (or queueing without end)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = settings.data_dir / "writer.lock"
+    if path in _HELD_LOCKS:  # this process holds it already (the CLI around the flow)
+        yield
+        return
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -92,9 +98,11 @@ def writer_lock(settings: Settings) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
+        _HELD_LOCKS.add(path)
         try:
             yield
         finally:
+            _HELD_LOCKS.discard(path)
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -128,11 +128,11 @@ else:
             continue
         if not result.unchanged:
             loaded.append(dataset)
-    if loaded or not settings.snapshot_path.exists():
+    if loaded or steps.snapshot_stale(settings):
         steps.build(settings)
         steps.publish(settings)
-    first = steps.latest_bulletin(settings) is None and not failed
-    if settings.snapshot_path.exists() and (loaded or first):
+    behind = steps.edition_stale(settings) and not failed
+    if settings.snapshot_path.exists() and (loaded or behind):
         edition = steps.build_bulletin(settings, today=today)
         print("edition", edition.period, edition.published, edition.reasons)
     print("loaded", loaded, "failed", failed)
