@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from sources.replay import ReplayServer
+from warehouse.geography import load_area_file
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +19,16 @@ def prefect_api() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
+    """The demo's replay server (as of 27 November 2026), every publisher's base URL pointed at it."""
+    areas = load_area_file("west-midlands")
+    names = {area.code: area.name for area in areas.areas}
+    members = {area.code: area.members for area in areas.areas if area.members}
+    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+        for publisher, url in server.base_urls.items():
+            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
+        monkeypatch.setenv("EIM_DEMO", "true")
+        yield server

@@ -27,18 +27,6 @@ async def _artifacts() -> dict[str, str]:
     return {a.key: str(a.data) for a in sorted(found, key=lambda a: a.created) if a.key}
 
 
-@pytest.fixture
-def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch):
-    areas = load_area_file("west-midlands")
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
-    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
-        for publisher, url in server.base_urls.items():
-            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
-        monkeypatch.setenv("EIM_DEMO", "true")
-        yield server
-
-
 def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayServer) -> None:
     from flows.monitor import monitor_run
 

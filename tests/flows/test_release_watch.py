@@ -8,29 +8,15 @@ import email
 import email.policy
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from flows.settings import Settings
 from sources.replay import ReplayServer
-from warehouse.geography import load_area_file
 
 pytestmark = pytest.mark.slow
 RELEASE_DAY = "2026-12-08"  # the replay calendar's "Labour market overview, UK: December 2026"
-
-
-@pytest.fixture
-def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch):
-    areas = load_area_file("west-midlands")
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
-    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
-        for publisher, url in server.base_urls.items():
-            monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
-        monkeypatch.setenv("EIM_DEMO", "true")
-        yield server
 
 
 def _publish_next_month(server: ReplayServer) -> None:
