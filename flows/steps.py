@@ -298,12 +298,6 @@ def publish(settings: Settings) -> Path:
     return snapshot
 
 
-def latest_bulletin(settings: Settings) -> Path | None:
-    """The newest edition page on the site, if any."""
-    pages = sorted(settings.site_dir.glob("[0-9]*/index.html"))
-    return pages[-1] if pages else None
-
-
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
 EDITION_DEPLOYMENT = "monthly-bulletin"
 

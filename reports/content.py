@@ -348,7 +348,7 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
             was = before.get((indicator.id, edition.focus.code, measure))
             now = getattr(figure, measure) if figure else None
             if was is not None and now is not None and was["value"] != now:
-                ledger._record(figure, measure, now, "significant" if now else "not significant")
+                ledger.flag(figure, measure, now, "significant" if now else "not significant")
                 changes["flipped"].append(
                     f"{indicator.title}: the {label} is now {'' if now else 'not '}statistically significant."
                 )
@@ -364,14 +364,7 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
         unit, decimals = revision.indicator.unit, revision.indicator.decimals
         old = fmt.value(revision.old_value, unit, decimals)
         new = fmt.value(revision.new_value, unit, decimals)
-        ledger._entries[(revision.indicator.id, revision.area.code, revision.period, "revision")] = {
-            "indicator": revision.indicator.id, "title": revision.indicator.title,
-            "area": revision.area.code, "area_name": revision.area.name, "period": revision.period,
-            "measure": "revision", "value": revision.new_value, "previous_value": revision.old_value,
-            "display": f"{old} → {new}", "unit": unit, "source_dataset": revision.indicator.dataset,
-            "basis": "published", "vintages": [],
-            "release_date": revision.release_date.isoformat() if revision.release_date else None,
-        }  # fmt: skip
+        ledger.revision(revision, f"{old} → {new}")
         released = f", {revision.version}" if revision.version else ""
         when = (
             revision.release_date.isoformat()

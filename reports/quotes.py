@@ -4,7 +4,7 @@ the JSON sidecar holds each of them with its indicator, area, period, unit, sour
 from __future__ import annotations
 
 from reports import format as fmt
-from reports.edition import EditionData, Figure
+from reports.edition import EditionData, Figure, Revision
 
 
 def ordinal(n: int) -> str:
@@ -85,6 +85,22 @@ class Ledger:
         if figure.rank is None:
             return ""
         return self._record(figure, "rank", figure.rank, f"{ordinal(figure.rank)} of {figure.rank_of}")
+
+    def flag(self, figure: Figure, measure: str, raw: bool, display: str) -> str:
+        """A yes/no fact quoted about a figure (e.g. that a change is now significant)."""
+        return self._record(figure, measure, raw, display)
+
+    def revision(self, revision: Revision, display: str) -> str:
+        """A revised figure quoted as old → new, with the publisher's release."""
+        self._entries[(revision.indicator.id, revision.area.code, revision.period, "revision")] = {
+            "indicator": revision.indicator.id, "title": revision.indicator.title,
+            "area": revision.area.code, "area_name": revision.area.name, "period": revision.period,
+            "measure": "revision", "value": revision.new_value, "previous_value": revision.old_value,
+            "display": display, "unit": revision.indicator.unit, "source_dataset": revision.indicator.dataset,
+            "basis": "published", "vintages": [],
+            "release_date": revision.release_date.isoformat() if revision.release_date else None,
+        }  # fmt: skip
+        return display
 
     def derived(self, name: str, description: str, raw: float, display: str, unit: str) -> str:
         """A number the text computes from quoted figures (e.g. an average), recorded as such."""
