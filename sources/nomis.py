@@ -20,6 +20,7 @@ import pandas as pd
 
 from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec, SeriesSpec
+from sources.csvrows import strict_rows
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig
 from sources.observations import period_start, to_frame
@@ -70,17 +71,7 @@ def read_page(body: bytes, dataset: str) -> NomisPage:
         raise PublisherFormatError(PUBLISHER, dataset, f"the CSV lacks the column(s) {', '.join(missing)}")
     if not text.endswith("\n"):
         raise PublisherFormatError(PUBLISHER, dataset, "the CSV body is truncated mid-row")
-    rows = []
-    for line_number, values in enumerate(reader, start=2):
-        if len(values) != len(header):
-            raise PublisherFormatError(
-                PUBLISHER,
-                dataset,
-                f"CSV line {line_number} has {len(values)} fields, the header has {len(header)}",
-            )
-        rows.append(dict(zip(header, values, strict=True)))
-    if not rows:
-        raise PublisherFormatError(PUBLISHER, dataset, "the CSV has a header but no rows")
+    rows = strict_rows(reader, header, PUBLISHER, dataset)
     try:
         counts = {int(row["RECORD_COUNT"]) for row in rows}
         offset = int(rows[0]["RECORD_OFFSET"])

@@ -33,6 +33,7 @@ import pandas as pd
 
 from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
+from sources.csvrows import strict_rows
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig
 from sources.observations import period_start, unique_frame
@@ -170,19 +171,7 @@ def read_table(body: bytes, dataset: str) -> CmdTable:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
     table = _layout(header, dataset)
-    rows = []
-    for line_number, values in enumerate(reader, start=2):
-        if not values:
-            continue
-        if len(values) != len(header):
-            raise PublisherFormatError(
-                PUBLISHER,
-                dataset,
-                f"CSV line {line_number} has {len(values)} fields, the header has {len(header)}",
-            )
-        rows.append(dict(zip(header, values, strict=True)))
-    if not rows:
-        raise PublisherFormatError(PUBLISHER, dataset, "the CSV has a header but no rows")
+    rows = strict_rows(reader, header, PUBLISHER, dataset)
     return replace(table, rows=rows)
 
 
