@@ -8,7 +8,9 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,35 @@ def demo_edition(demo_data_dir: Settings, tmp_path_factory: pytest.TempPathFacto
     result = steps.build_bulletin(settings, today=DEMO_TODAY)
     assert result.published, result.reasons
     return result.folder
+
+
+@contextmanager
+def serve_emulator(route, *, today: dt.date, names: dict[str, str]) -> Iterator[str]:
+    """One publisher emulator (`sources.replay_*.route`) behind a loopback server; yields its root URL."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            reply = route(parts.path, query, today=today, names=names, base_url=root)
+            status, body = (reply.status, reply.body) if reply else (404, b"not a path of this emulator")
+            self.send_response(status)
+            self.send_header("Content-Type", reply.content_type if reply else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    root = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield root
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
@@ -20,6 +17,7 @@ from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig, make_client
+from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "landregistry"
 CONFIG = HttpConfig(timeout=2, attempts=2, retry_budget=2, backoff_initial=0, backoff_max=0)
@@ -176,34 +174,9 @@ def test_twelve_404s_fail_naming_the_months(httpserver: HTTPServer, spec, tmp_pa
 
 @contextmanager
 def emulator(today: dt.date, names: dict[str, str]) -> Iterator[str]:
-    """A tiny loopback server answering through `replay_landregistry.route`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            reply = replay_landregistry.route(parts.path, query, today=today, names=names, base_url=base_url)
-            if reply is None:
-                self.send_error(404)
-                return
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base_url
-    finally:
-        server.shutdown()
-        server.server_close()
+    """A loopback server answering through `replay_landregistry.route`."""
+    with serve_emulator(replay_landregistry.route, today=today, names=names) as root:
+        yield root
 
 
 def test_emulator_round_trip(tmp_path) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
@@ -21,6 +18,7 @@ from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, make_client
+from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ons"
 REAL_SAMPLES = Path(__file__).resolve().parents[3] / "shared/reference/real-samples"
@@ -435,30 +433,9 @@ def test_the_real_observation_time_labels_are_months() -> None:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    """The ONS emulator behind a ThreadingHTTPServer on loopback; yields the server root URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-            reply = replay_ons.route(parts.path, query, today=TODAY, names=NAMES, base_url=root)
-            status, body = (reply.status, reply.body) if reply else (404, b"not an ONS path")
-            self.send_response(status)
-            self.send_header("Content-Type", reply.content_type if reply else "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    root = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield root
-    server.shutdown()
-    server.server_close()
+    """The ONS emulator behind a loopback server; yields the server root URL."""
+    with serve_emulator(replay_ons.route, today=TODAY, names=NAMES) as root:
+        yield root
 
 
 def fetch_from_emulator(root: str, dataset_id: str, raw_dir: Path):

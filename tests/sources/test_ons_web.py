@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
@@ -25,6 +22,7 @@ from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig, make_client
+from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ons"
 CATALOG = load_catalog(FIXTURES / "catalog.yaml")
@@ -212,29 +210,9 @@ def test_the_url_is_lowercase() -> None:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    """The ONS emulator behind a ThreadingHTTPServer on loopback; yields the server root URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-            reply = replay_ons.route(parts.path, query, today=TODAY, names={}, base_url=root)
-            status, body = (reply.status, reply.body) if reply else (404, b"not an ONS path")
-            self.send_response(status)
-            self.send_header("Content-Type", reply.content_type if reply else "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    root = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield root
-    server.shutdown()
-    server.server_close()
+    """The ONS emulator behind a loopback server; yields the server root URL."""
+    with serve_emulator(replay_ons.route, today=TODAY, names={}) as root:
+        yield root
 
 
 @pytest.mark.parametrize("dataset_id", ["cpi", "cpih"])
