@@ -18,6 +18,10 @@
                              from the series' own past changes for that area ("flagged")
   extreme_jump      blocker  more than 8 standard deviations, or a count changing by more than 50%:
                              blocks publishing until looked at (`eim bulletin --force` overrides)
+  mass_revision     blocker  the dataset's newest vintage revises more than half of a series' earlier
+                             values (at least 12 of them) by more than the series' own spread: a
+                             rebased index, a changed definition or a shifted column, which the jump
+                             checks cannot see because a uniform shift leaves every change alone
 
 A check that does not apply (no council coverage, unknown cadence, too little history) passes with
 severity `info` and says why. `latest_checks` gives, for each dataset, the results of the newest run
@@ -49,6 +53,10 @@ MIN_HISTORY = 6  # past changes needed before a z-score means anything
 # fraction of a per cent.
 SD_FLOOR_RELATIVE = 0.005
 EXAMPLES = 8  # how many offending rows a detail names
+# Publishers revise the last few periods as a matter of course (Land Registry: about a year of house
+# prices); what no routine release does is move most of a series' history by more than its own spread.
+MASS_REVISION_SHARE = 0.5
+MASS_REVISION_MIN_VALUES = 12
 
 
 @dataclass(frozen=True)
@@ -409,6 +417,75 @@ def check_jumps(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[Che
     return results
 
 
+# Per series of each dataset: the values held before the newest vintage, and how many of them that
+# vintage moved by more than the series' spread (the standard deviation of the values held, across
+# periods and areas; at least half a per cent of the old value so that a flat series is not flagged
+# for a rounding change).
+MASS_REVISIONS = """
+WITH newest AS (
+    SELECT dataset, max(load_seq) AS load_seq FROM vintage
+    WHERE list_contains(?::VARCHAR[], dataset) GROUP BY dataset
+),
+held AS (
+    SELECT o.dataset, o.series, o.geography_code, o.period, o.value
+    FROM observation o JOIN vintage v ON v.vintage_id = o.vintage_id JOIN newest n ON n.dataset = o.dataset
+    WHERE v.load_seq < n.load_seq AND o.value IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY o.dataset, o.series, o.geography_code, o.period
+                               ORDER BY v.load_seq DESC) = 1
+),
+spread AS (
+    SELECT dataset, series, count(*) AS held, coalesce(stddev_samp(value), 0) AS sd
+    FROM held GROUP BY ALL
+),
+revised AS (
+    SELECT h.dataset, h.series, h.geography_code, h.period, h.value AS old_value, o.value AS new_value
+    FROM observation o JOIN vintage v ON v.vintage_id = o.vintage_id
+    JOIN newest n ON n.dataset = o.dataset AND n.load_seq = v.load_seq
+    JOIN held h ON h.dataset = o.dataset AND h.series = o.series
+               AND h.geography_code = o.geography_code AND h.period = o.period
+    JOIN spread s ON s.dataset = h.dataset AND s.series = h.series
+    WHERE o.value IS NOT NULL
+      AND abs(o.value - h.value) > greatest(s.sd, ? * abs(h.value))
+)
+SELECT s.dataset, s.series, s.held, s.sd, count(r.period) AS revised,
+       arg_min(r.geography_code || ' ' || r.period || ': ' || r.old_value || ' -> ' || r.new_value,
+               r.period) AS example
+FROM spread s LEFT JOIN revised r USING (dataset, series)
+GROUP BY ALL
+ORDER BY s.dataset, s.series
+"""
+
+
+def check_revisions(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
+    rows = _rows(con, MASS_REVISIONS, [datasets, SD_FLOOR_RELATIVE])
+    by_dataset = _by_dataset(rows)
+    results = []
+    for dataset in datasets:
+        series = [r for r in by_dataset.get(dataset, []) if r["held"] >= MASS_REVISION_MIN_VALUES]
+        if not series:
+            detail = f"no series has {MASS_REVISION_MIN_VALUES} earlier values: nothing to compare"
+            results.append(CheckResult(dataset, "mass_revision", "info", True, detail))
+            continue
+        mass = [r for r in series if r["revised"] > MASS_REVISION_SHARE * r["held"]]
+        if mass:
+            items = [
+                f"{r['series']}: {r['revised']} of {r['held']} earlier values moved by more than the series' "
+                f"spread ({_fmt(r['sd'])}), e.g. {r['example']}"
+                for r in mass
+            ]
+            detail = "mass revision: blocks publishing: " + _examples(items)
+            rows_affected = sum(r["revised"] for r in mass)
+            results.append(CheckResult(dataset, "mass_revision", "blocker", False, detail, rows_affected))
+        else:
+            revised = sum(r["revised"] for r in series)
+            detail = (
+                f"{revised} of {sum(r['held'] for r in series)} earlier values revised by more than their "
+                f"series' spread; no series more than {MASS_REVISION_SHARE:.0%}"
+            )
+            results.append(CheckResult(dataset, "mass_revision", "blocker", True, detail))
+    return results
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection,
     datasets: list[str],
@@ -433,6 +510,7 @@ def run_checks(
             *check_ranges(con, datasets),
             *check_continuity(con, datasets, cadence),
             *check_jumps(con, datasets),
+            *check_revisions(con, datasets),
         ]
     finally:
         con.execute("DROP TABLE IF EXISTS qc_current")

@@ -45,24 +45,12 @@ pytestmark = pytest.mark.reliability
 RESULTS_DIR = Path(os.environ.get("EIM_RELIABILITY_RESULTS", "/tmp/eim-reliability-results"))
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
-# (fault, publisher) pairs whose outcome is a bug: the test shows it and is expected to fail.
-KNOWN_BUGS: dict[tuple[str, str], str] = {}
-KNOWN_BUGS[("rates_above_100", "landregistry")] = (
-    "BUG: every 12-month house-price change raised by 150 points loads and is published: the ranges "
-    "check exempts change series and the jump checks compare period-on-period changes, which a uniform "
-    "shift leaves alone; nothing flags a vintage that revises every historic value"
-)
-
-
 def _cases() -> Iterator:
     for fault in FAULTS:
         for publisher in PUBLISHERS:
             if publisher not in fault.publishers:
                 continue
-            marks = []
-            if (fault.name, publisher) in KNOWN_BUGS:
-                marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(fault.name, publisher)]))
-            yield pytest.param(fault, publisher, id=f"{fault.name}-{publisher}", marks=marks)
+            yield pytest.param(fault, publisher, id=f"{fault.name}-{publisher}")
 
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,7 @@ FIXTURE_GAP = ("claimant_count", "continuity")
 def test_the_fixture_warehouse_passes_every_check_but_its_known_gap(loaded_settings: Settings) -> None:
     results = run_checks(loaded_settings.warehouse_path)
     checks = {"required_columns", "missing_values", "completeness", "ranges", "continuity", "jump",
-              "extreme_jump"}  # fmt: skip
+              "extreme_jump", "mass_revision"}  # fmt: skip
     assert {key for key in results} == {(d, c) for d in LOADED for c in checks}
     assert failures(results) == {FIXTURE_GAP}
     assert results[FIXTURE_GAP].severity == "warning"
@@ -78,7 +78,7 @@ def demo_copy(demo_data_dir: Settings, tmp_path: Path) -> Path:
 def test_every_check_passes_on_the_clean_demo_warehouse(demo_copy: Path) -> None:
     results = run_checks(demo_copy, list(CADENCE))
     assert failures(results) == set(), [results[k].detail for k in failures(results)]
-    assert len(results) == 7 * len(CADENCE)
+    assert len(results) == 8 * len(CADENCE)
     # Checks that cannot apply say so rather than pass silently.
     assert results["cpi", "completeness"].severity == "info"
     assert "absence means none" in results["luf_allocations", "completeness"].detail
@@ -218,6 +218,49 @@ def test_a_jump_against_the_series_own_history(demo_copy: Path, z: float, check:
         assert results["claimant_count", "jump"].passed
 
 
+def new_vintage(path: Path, dataset: str, shift_sql: str) -> None:
+    """A later vintage of `dataset` restating every value of its latest one through `shift_sql`."""
+    alter(
+        path,
+        f"""
+        INSERT INTO vintage (vintage_id, dataset, publisher, fetched_at, loaded_at, pages, rows_received,
+                             rows_new)
+        SELECT 'crafted', dataset, publisher, fetched_at, loaded_at, 1, 0, 0 FROM vintage
+        WHERE dataset = '{dataset}' ORDER BY load_seq DESC LIMIT 1;
+        INSERT INTO observation
+        SELECT o.* REPLACE ({shift_sql} AS value, 'crafted' AS vintage_id)
+        FROM observation o JOIN vintage v ON v.vintage_id = o.vintage_id
+        WHERE o.dataset = '{dataset}'
+        QUALIFY row_number() OVER (PARTITION BY o.series, o.geography_code, o.period
+                                   ORDER BY v.load_seq DESC) = 1""",
+    )
+
+
+def test_a_vintage_shifting_a_series_history_is_a_mass_revision(demo_copy: Path) -> None:
+    """A uniform shift leaves every period-on-period change alone; only the revision check sees it."""
+    new_vintage(demo_copy, "house_prices",
+                "CASE WHEN o.series LIKE '%change%' THEN o.value + 150 ELSE o.value END")  # fmt: skip
+    results = run_checks(demo_copy, ["house_prices"])
+    result = results["house_prices", "mass_revision"]
+    assert not result.passed and result.severity == "blocker"
+    assert result.detail.startswith("mass revision: blocks publishing: ")
+    with db.connect(demo_copy) as con:
+        changes = con.execute("SELECT count(*) FROM observation WHERE vintage_id = 'crafted' "
+                              "AND series LIKE '%change%' AND value IS NOT NULL").fetchone()[0]  # fmt: skip
+        assert blocking(con) == [f"house_prices: {result.detail}"]
+    assert result.rows_affected == changes
+    assert results["house_prices", "extreme_jump"].passed  # the jumps alone would have let it through
+
+
+def test_routine_revisions_of_recent_periods_are_not_a_mass_revision(demo_copy: Path) -> None:
+    # A publisher restating the last year by a little, as Land Registry does each month.
+    recent = "CASE WHEN o.period_date >= DATE '2025-09-01' THEN o.value * 1.01 ELSE o.value END"
+    new_vintage(demo_copy, "house_prices", recent)
+    result = run_checks(demo_copy, ["house_prices"])["house_prices", "mass_revision"]
+    assert result.passed, result.detail
+    assert "no series more than 50%" in result.detail
+
+
 def test_latest_checks_keep_each_dataset_newest_run(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
     with db.connect(path) as con:  # each load of the fixture already ran its dataset's checks
@@ -234,7 +277,7 @@ def test_latest_checks_keep_each_dataset_newest_run(loaded_settings: Settings) -
         latest = latest_checks(con)
         assert blocking(con) == []
         stored = con.execute("SELECT count(DISTINCT run_id), count(*) FROM quality_check").fetchone()
-    assert stored == (runs + 2, rows + 21)
+    assert stored == (runs + 2, rows + 24)
     assert {row["dataset"] for row in latest} == set(LOADED)
     assert len({row["run_id"] for row in latest}) == 2
     assert latest[0]["dataset"] == "claimant_count" and latest[0]["severity"] == "blocker"
