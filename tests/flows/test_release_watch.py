@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import re
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -63,11 +65,9 @@ class Inbox:
         return "250 OK"
 
 
-def test_a_failed_run_alerts_the_operators(
-    prefect_api: str, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from flows.monitor import ingest_flow
-
+@pytest.fixture
+def operators_inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A loopback SMTP server, and the monitor's mail settings pointed at it with an operators' address."""
     inbox = Inbox()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -80,13 +80,47 @@ def test_a_failed_run_alerts_the_operators(
         monkeypatch.setenv("EIM_SMTP_SECURITY", "none")
         monkeypatch.setenv("EIM_MAIL_FROM", "monitor@example.org")
         monkeypatch.setenv("EIM_ALERT_EMAIL", "operators@example.org")
-        monkeypatch.setenv("EIM_NOMIS_URL", "http://127.0.0.1:9")  # nothing listens: Nomis fails
-        for _ in range(2):
-            assert ingest_flow(datasets=["claimant_count"], return_state=True).is_failed()
+        yield inbox
     finally:
         controller.stop()
-    subjects = [
-        str(email.message_from_bytes(m, policy=email.policy.default)["Subject"]) for m in inbox.messages
-    ]
+
+
+def _alerts(inbox: Inbox) -> dict[str, str]:
+    """Subject -> body of every message to the operators."""
+    alerts = {}
+    for raw in inbox.messages:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        if message["To"] == "operators@example.org":
+            alerts[str(message["Subject"])] = message.get_body(("plain",)).get_content()
+    return alerts
+
+
+def test_a_failed_run_alerts_the_operators(
+    prefect_api: str, replay: ReplayServer, operators_inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.monitor import ingest_flow
+
+    monkeypatch.setenv("EIM_NOMIS_URL", "http://127.0.0.1:9")  # nothing listens: Nomis fails
+    for _ in range(2):
+        assert ingest_flow(datasets=["claimant_count"], return_state=True).is_failed()
+    subjects = list(_alerts(operators_inbox))
     assert any("claimant_count failed twice in a row" in s for s in subjects), subjects
     assert any("ended failed" in s for s in subjects), subjects
+
+
+def test_an_edition_kept_back_by_the_gate_alerts_the_operators(
+    prefect_api: str, replay: ReplayServer, operators_inbox: Inbox
+) -> None:
+    """One dataset alone cannot make an edition: the gate keeps it as a draft and says why, by email."""
+    from flows.monitor import monitor_run
+
+    state = monitor_run(datasets=["claimant_count"], return_state=True)
+    assert state.is_failed()
+    drafts = {s: b for s, b in _alerts(operators_inbox).items() if "kept as a draft" in s}
+    assert len(drafts) == 1, list(_alerts(operators_inbox))
+    ((subject, body),) = drafts.items()
+    period = re.search(r"edition (\d{4}-\d{2}) kept as a draft", subject).group(1)
+    assert not (Settings().site_dir / period).exists()
+    reasons = (Settings().data_dir / "drafts" / period / "REASONS.txt").read_text().splitlines()[1:]
+    assert reasons and body.startswith("The publication gate refused it:")
+    assert all(reason.removeprefix("- ") in body for reason in reasons), (body, reasons)
