@@ -137,7 +137,7 @@ def build_demo_data_dir(data_dir: Path, today: dt.date = DEMO_TODAY, area: str =
             if key.startswith("EIM_"):
                 patch.delenv(key)
         patch.chdir(data_dir.parent)
-        patch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+        patch.setattr(ons_api, "RATE_LIMITS", ())  # no waiting on loopback
         env = {f"EIM_{p.upper()}_URL": url for p, url in server.base_urls.items()}
         env.update(EIM_DATA_DIR=str(data_dir), EIM_DEMO="true", EIM_AREA=area, EIM_QUIET="true")
         for key, value in env.items():

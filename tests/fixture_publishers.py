@@ -254,7 +254,7 @@ def load(settings: Settings, datasets: Iterable[str]) -> dict[str, steps.LoadRes
     """Fetch, parse and load each dataset as a run does (an unchanged fetch is recorded, not parsed)."""
     results = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+        patch.setattr(ons_api, "RATE_LIMITS", ())  # no waiting on loopback
         for dataset in datasets:
             outcome = steps.fetch_dataset(settings, dataset)
             frame = None if steps.already_loaded(settings, outcome) else steps.parse_dataset(outcome)

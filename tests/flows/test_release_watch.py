@@ -30,9 +30,6 @@ def _publish_next_month(server: ReplayServer) -> None:
 
 def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: ReplayServer) -> None:
     from flows.monitor import ingest_flow, release_watch
-    from sources import ons_api
-
-    ons_api.MIN_REQUEST_INTERVAL = 0
     assert ingest_flow(return_state=True).is_completed()
     timer = threading.Timer(2.0, _publish_next_month, [replay])
     timer.start()

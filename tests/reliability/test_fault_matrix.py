@@ -91,7 +91,7 @@ def _use(
         if key.startswith("EIM_"):
             patch.delenv(key)
     patch.chdir(data_dir.parent)
-    patch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+    patch.setattr(ons_api, "RATE_LIMITS", ())  # no waiting on loopback
     env = {f"EIM_{p.upper()}_URL": url for p, url in server.base_urls.items()}
     env.update(EIM_DATA_DIR=str(data_dir), EIM_DEMO="true", EIM_QUIET="true")
     if fast:

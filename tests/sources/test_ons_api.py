@@ -48,7 +48,7 @@ REGION_CODES = {f"E1200000{i}" for i in range(1, 10)} | {"W92000004", "S92000003
 
 @pytest.fixture(autouse=True)
 def no_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+    monkeypatch.setattr(ons_api, "RATE_LIMITS", ())
 
 
 def on_server(text: str, server: HTTPServer) -> str:
@@ -344,14 +344,21 @@ def test_itl1_and_nuts1_codes_map_to_gss_regions() -> None:
     assert ons_api.gss_code("E08000025") == "E08000025"
 
 
-def test_requests_are_spaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0.05)
+def test_requests_wait_only_when_a_burst_would_cross_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from limits import RateLimitItemPerSecond
 
-    ons_api.throttle()
+    monkeypatch.setattr(
+        ons_api, "RATE_LIMITS", (RateLimitItemPerSecond(3, 1), RateLimitItemPerSecond(100, 10))
+    )
     started = time.monotonic()
-    ons_api.throttle()
+    for _ in range(3):
+        ons_api.throttle()
+    burst = time.monotonic() - started
+    ons_api.throttle()  # the fourth within a second waits for the first to leave the window
+    fourth = time.monotonic() - started
 
-    assert time.monotonic() - started >= 0.04
+    assert burst < 0.5
+    assert fourth >= 0.9
 
 
 def real_sample(name: str) -> bytes:

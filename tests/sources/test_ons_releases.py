@@ -29,7 +29,7 @@ TODAY = dt.date(2026, 11, 27)
 
 @pytest.fixture(autouse=True)
 def no_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ons_api, "MIN_REQUEST_INTERVAL", 0)
+    monkeypatch.setattr(ons_api, "RATE_LIMITS", ())
 
 
 def page(name: str) -> dict:
