@@ -23,6 +23,7 @@ from flows.settings import load_settings
 from reports.publish import EditionResult
 from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherUnreachable
+from warehouse import db
 from warehouse.load import LoadResult
 
 
@@ -143,15 +144,16 @@ def _ingest(wanted: list[str]) -> RunSummary:
     """Fetch and load each dataset; one failing publisher never stops the others."""
     logger = get_run_logger()
     settings = load_settings()
-    prepare()
     summary = RunSummary()
-    for dataset_id in wanted:
-        result = _fetch_and_load(dataset_id, summary)
-        if result is None:
-            continue
-        (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
-        logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
-                    f"{result.rows_new} new or revised values")  # fmt: skip
+    with db.held_open(settings.warehouse_path):
+        prepare()
+        for dataset_id in wanted:
+            result = _fetch_and_load(dataset_id, summary)
+            if result is None:
+                continue
+            (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
+            logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
+                        f"{result.rows_new} new or revised values")  # fmt: skip
     if summary.loaded or steps.snapshot_stale(settings):
         build_models()
         publish_snapshot()
@@ -230,17 +232,18 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
     summary = RunSummary()
     deadline = time.monotonic() + deadline_minutes * 60
     with steps.writer_lock(settings):
-        prepare()
         pending = list(due)
-        while pending:
-            for dataset_id in list(pending):
-                result = _fetch_and_load(dataset_id, summary)
-                if result is not None and not result.unchanged:
-                    summary.loaded.append(dataset_id)
-                    pending.remove(dataset_id)
-            if not pending or time.monotonic() + poll_seconds > deadline:
-                break
-            time.sleep(poll_seconds)
+        with db.held_open(settings.warehouse_path):
+            prepare()
+            while pending:
+                for dataset_id in list(pending):
+                    result = _fetch_and_load(dataset_id, summary)
+                    if result is not None and not result.unchanged:
+                        summary.loaded.append(dataset_id)
+                        pending.remove(dataset_id)
+                if not pending or time.monotonic() + poll_seconds > deadline:
+                    break
+                time.sleep(poll_seconds)
         summary.unchanged.extend(pending)
         if summary.loaded:
             build_models()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -326,6 +328,15 @@ class NomisEmulator:
         return Reply(200, out.getvalue().encode(), "text/csv; charset=utf-8")
 
 
+REPLY_CACHE_SIZE = 128
+
+
+@functools.lru_cache(maxsize=REPLY_CACHE_SIZE)
+def entity_tag(body: bytes) -> str:
+    """A strong ETag from the body; cached, since the same cached body is answered again and again."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 class ReplayServer:
     """Serve every publisher's format on 127.0.0.1; `base_urls` maps publisher -> URL."""
 
@@ -343,6 +354,8 @@ class ReplayServer:
         self.nomis = NomisEmulator(self.today, names, members or {}, nomis_page_limit)
         self.requests: list[str] = []
         self.responses: list[tuple[str, int]] = []  # (path, status): what a test can check
+        self._replies: OrderedDict[tuple, Reply] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.last_modified = format_datetime(
             dt.datetime.combine(self.today, dt.time(9, 30), tzinfo=dt.UTC), usegmt=True
         )
@@ -365,6 +378,21 @@ class ReplayServer:
         }
 
     def route(self, path: str, query: dict[str, str]) -> Reply:
+        """The reply for a request; built once per request and calendar day, as a publisher's CDN
+        would serve it, so that a revalidation answered 304 costs what it costs a real publisher."""
+        key = (path, tuple(sorted(query.items())), self.today, self.nomis.today, self.url)
+        with self._cache_lock:
+            if key in self._replies:
+                self._replies.move_to_end(key)
+                return self._replies[key]
+        reply = self._build_reply(path, query)
+        with self._cache_lock:
+            self._replies[key] = reply
+            while len(self._replies) > REPLY_CACHE_SIZE:
+                self._replies.popitem(last=False)
+        return reply
+
+    def _build_reply(self, path: str, query: dict[str, str]) -> Reply:
         if m := re.fullmatch(r"/api/v01/dataset/(NM_\d+_\d+)\.data\.csv", path):
             return self.nomis.reply(m[1], query)
         for emulator in EMULATORS:
@@ -384,7 +412,7 @@ class ReplayServer:
                 reply = server.route(parts.path, query)
                 headers = dict(reply.headers)
                 if reply.status == 200:
-                    etag = '"' + hashlib.sha256(reply.body).hexdigest()[:32] + '"'
+                    etag = entity_tag(reply.body)
                     headers.update({"ETag": etag, "Last-Modified": server.last_modified})
                     if self.headers.get("If-None-Match") == etag:
                         reply = Reply(304)
