@@ -55,7 +55,7 @@ def _prepare_prefect_environment() -> None:
 def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
     """Run a flow in-process; print one summary; 0 when every dataset loaded or was unchanged."""
     _prepare_prefect_environment()
-    from flows.monitor import RunSummary, ingest_flow, monitor_run
+    from flows.monitor import ingest_flow, monitor_run, run_summary
 
     chosen = monitor_run if render else ingest_flow
     try:
@@ -63,9 +63,9 @@ def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
     except RuntimeError as error:
         typer.echo(f"Error: Prefect could not start its local API ({error}); nothing was changed.", err=True)
         return 1
-    summary = state.result(raise_on_failure=False)
-    if not isinstance(summary, RunSummary):
-        typer.echo(f"Error: the run failed: {summary}", err=True)
+    summary = run_summary(state)
+    if summary is None:
+        typer.echo(f"Error: the run failed: {state.message}", err=True)
         return 1
     if state.is_completed():
         typer.echo(f"Run complete: {summary.describe()}.")

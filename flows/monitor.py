@@ -180,10 +180,27 @@ def _alert_on_failure(flow, flow_run, state) -> None:
                state.message or "")  # fmt: skip
 
 
+class RunFailed(Exception):
+    """What a failed run's state carries: Prefect resolves a failed state's data into an exception
+    (a worker's engine raises it), so the summary travels inside one rather than bare."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__("; ".join(summary.failed.values()))
+        self.summary = summary
+
+
 def _finish(summary: RunSummary) -> State:
     if summary.failed:
-        return Failed(message="; ".join(summary.failed.values()), data=summary)
+        return Failed(message="; ".join(summary.failed.values()), data=RunFailed(summary))
     return Completed(message=summary.describe(), data=summary)
+
+
+def run_summary(state: State) -> RunSummary | None:
+    """The summary of a finished run, failed or not; None when the run ended before it had one."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, RunFailed):
+        return result.summary
+    return result if isinstance(result, RunSummary) else None
 
 
 def _wanted(datasets: list[str] | None) -> list[str]:

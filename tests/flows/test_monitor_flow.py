@@ -62,7 +62,7 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
 def test_a_failing_dataset_fails_the_run_but_the_others_load(
     prefect_api: str, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.monitor import monitor_run
+    from flows.monitor import monitor_run, run_summary
     from sources import replay as replay_module
 
     population = replay_module.NOMIS_DATASETS["NM_2002_1"]
@@ -72,7 +72,7 @@ def test_a_failing_dataset_fails_the_run_but_the_others_load(
     state = monitor_run(return_state=True)
 
     assert state.is_failed()
-    summary = state.result(raise_on_failure=False)
+    summary = run_summary(state)
     assert "population" not in summary.loaded and "claimant_count" in summary.loaded
     assert "C_AGE_NAME is 'Aged 16 - 24'" in summary.failed["population"]
     with db.connect(Settings().warehouse_path) as con:

@@ -29,7 +29,7 @@ def _publish_next_month(server: ReplayServer) -> None:
 
 
 def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: ReplayServer) -> None:
-    from flows.monitor import ingest_flow, release_watch
+    from flows.monitor import ingest_flow, release_watch, run_summary
     assert ingest_flow(return_state=True).is_completed()
     timer = threading.Timer(2.0, _publish_next_month, [replay])
     timer.start()
@@ -37,7 +37,7 @@ def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: 
         state = release_watch(poll_seconds=1, deadline_minutes=0.2, day=RELEASE_DAY, return_state=True)
     finally:
         timer.cancel()
-    summary = state.result(raise_on_failure=False)
+    summary = run_summary(state)
     assert "claimant_count" in summary.loaded
     edition = Settings().site_dir / "2026-11" / "index.html"
     assert edition.exists(), summary.failed
