@@ -181,13 +181,7 @@ def query(
         writer.writerow(result.columns)
         writer.writerows(result.rows)
     else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*["" if v is None else str(v) for v in row])
-        Console().print(table)
+        _print_table(result.columns, [["" if v is None else str(v) for v in row] for row in result.rows])
 
 
 @app.command()
@@ -250,13 +244,18 @@ def _print_records(records: list[dict], as_json: bool, columns: list[str]) -> No
     if as_json:
         typer.echo(json.dumps(records, default=str, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    _print_table(columns, [["" if record.get(c) is None else str(record.get(c)) for c in columns]
+                           for record in records])  # fmt: skip
 
-    table = Table(*columns)
-    for record in records:
-        table.add_row(*["" if record.get(c) is None else str(record.get(c)) for c in columns])
-    Console().print(table)
+
+def _print_table(columns: list[str], rows: list[list[str]]) -> None:
+    """Columns padded to their widest cell under a rule, as psql prints them; long cells are not
+    wrapped (pipe to `less -S` or ask for `--format csv`). Plain text rather than Rich's tables: Rich
+    costs a fifth of a second at start-up, a third of what the quick read-only commands may spend."""
+    widths = [max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)]
+    lines = [columns, ["-" * width for width in widths], *rows]
+    for line in lines:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 def _open_status_database():
