@@ -6,6 +6,8 @@ a loopback server. Secrets are `SecretStr`: their repr and str are masked, so th
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -34,6 +36,7 @@ class Settings(BaseSettings):
         env_prefix="EIM_",
         toml_file="eim.toml",
         extra="ignore",
+        frozen=True,  # load_settings hands the same object to every caller
     )
 
     data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
@@ -122,4 +125,16 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)
+    """The settings in force now; every task of a run asks, so the answer is reused until the
+    environment or `eim.toml` changes (reading them costs ~6 ms, ~50 times a run)."""
+    if overrides:
+        return Settings(**overrides)
+    toml = Path("eim.toml")
+    stamp = toml.stat().st_mtime_ns if toml.exists() else None
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("EIM_")))
+    return _settings_for(environment, str(Path.cwd()), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_for(environment: tuple, cwd: str, toml_stamp: int | None) -> Settings:
+    return Settings()
