@@ -20,13 +20,39 @@ TARGETS: dict[str, tuple[str, str]] = {
     "cli_query": ('4a. `eim query "select 1"` / `python -c "import duckdb"` (whole processes)', "≤ 3×"),
     "cli_status": ('4b. `eim status` / `python -c "import duckdb"` (whole processes)', "≤ 3×"),
     "memory": ("5. Cold run (`eim demo`) peak resident memory, whole process tree", "< 1 GB"),
-    "scale": ("6. Scale: all English councils and combined authorities", "not set"),
-}
+    "scale": ("6a. Every English council and combined authority / the West Midlands (flow duration)", "≤ 2×"),
+    "scale_memory": ("6b. Every English council and combined authority: peak resident memory, process tree",
+                     "< 1.5 GB"),
+}  # fmt: skip
+VERDICTS = {"met": True, "**missed**": False, "n/a": None}
 
 
 def missing(key: str, why: str) -> Figure:
     name, target = TARGETS[key]
     return Figure(key, name, "not measured", target, None, why)
+
+
+def carried_over(keys: list[str], path: Path = DOC) -> list[Figure]:
+    """The rows of `keys` as the report at `path` has them, so that a partial run (`--only`) keeps them."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    when = next((line.split()[1] for line in lines if line.startswith("Measured ")), "an earlier run")
+    figures = []
+    for key in keys:
+        name, target = TARGETS[key]
+        row = next((line for line in lines if line.startswith(f"| {name} |")), "")
+        cells = row.removeprefix("| ").removesuffix(" |").split(" | ")
+        # A figure renamed or retargeted since has no row to carry: its old value answers another question.
+        if len(cells) != 4 or cells[2] != target or cells[1] == "not measured":
+            continue
+        measured, verdict = cells[1], cells[3]
+        detail = next((line for line in lines if line.startswith(f"- **{name}**: ")), "")
+        detail = detail.removeprefix(f"- **{name}**: ")
+        if not detail.startswith("(Carried over from "):  # carried twice: it keeps the date it was measured
+            detail = f"(Carried over from {when}.) {detail}"
+        figures.append(Figure(key, name, measured, target, VERDICTS[verdict], detail))
+    return figures
 
 
 def render(

@@ -77,3 +77,45 @@ def test_performance_doc_lists_every_figure_with_its_target() -> None:
     assert "make bench" in doc
     for described in ("cores", "memory", "python", "duckdb", "prefect"):
         assert described in doc
+
+
+def test_a_partial_run_carries_over_the_figures_it_did_not_measure(tmp_path: Path) -> None:
+    name, target = report.TARGETS["memory"]
+    previous = report.render(
+        [Figure("memory", name, "800 MiB median", target, True, "Five runs.")], {}, "make bench", [], [], 60.0
+    )
+    doc = tmp_path / "performance.md"
+    doc.write_text(previous)
+    carried = {f.key: f for f in report.carried_over(["memory", "nochange"], doc)}
+    assert set(carried) == {"memory"}  # `nochange` was not measured: nothing to carry
+    assert carried["memory"].measured == "800 MiB median" and carried["memory"].met is True
+    detail = carried["memory"].detail
+    assert detail.startswith("(Carried over from ") and detail.endswith("Five runs.")
+    # Carried again, it keeps the date it was measured rather than the later report's.
+    doc.write_text(report.render(list(carried.values()), {}, "make bench", [], [], 1.0))
+    again = report.carried_over(["memory"], doc)[0]
+    assert again.detail == detail
+    doc.write_text(previous.replace(f"| {target} |", "| < 2 GB |"))
+    # Retargeted since: the old value answers another question.
+    assert report.carried_over(["memory"], doc) == []
+
+
+def test_scale_replay_server_makes_each_body_once() -> None:
+    from benchmarks.scale_bench import CachingReplayServer
+
+    with CachingReplayServer(names={"E08000025": "Birmingham"}, today=dt.date(2026, 11, 27)) as server:
+        query = {"geography": "E08000025", "time": "latest"}
+        first = server.route("/api/v01/dataset/NM_162_1.data.csv", query)
+        assert first.status == 200
+        assert server.route("/api/v01/dataset/NM_162_1.data.csv", dict(query)) is first
+
+
+def test_scale_replay_process_serves_its_area_set() -> None:
+    import httpx
+
+    from benchmarks.scale_bench import replay_process
+
+    with replay_process("west-midlands") as urls:
+        response = httpx.get(urls["nomis"] + "/api/v01/dataset/NM_162_1.data.csv",
+                             params={"geography": "E47000007", "time": "latest"})  # fmt: skip
+        assert response.status_code == 200 and "E47000007" in response.text
