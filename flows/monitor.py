@@ -72,9 +72,19 @@ def publish_snapshot() -> Path:
     return steps.publish(load_settings())
 
 
+@task(timeout_seconds=300, cache_policy=NO_CACHE)
+def export_parquet() -> Path:
+    return steps.export_parquet(load_settings())
+
+
 @task(retries=2, retry_delay_seconds=[60, 300], timeout_seconds=1800, cache_policy=NO_CACHE)
 def send_bulletin(period: str) -> str:
     return steps.send_bulletin(load_settings(), period)
+
+
+@task(retries=2, retry_delay_seconds=[60, 300], timeout_seconds=1800, cache_policy=NO_CACHE)
+def complete_publication() -> str | None:
+    return steps.complete_publication(load_settings())
 
 
 @task(timeout_seconds=600, cache_policy=NO_CACHE)
@@ -157,6 +167,8 @@ def _ingest(wanted: list[str]) -> RunSummary:
     if summary.loaded or steps.snapshot_stale(settings):
         build_models()
         publish_snapshot()
+    elif steps.parquet_stale(settings):
+        export_parquet()
     return summary
 
 
@@ -230,15 +242,18 @@ def monitor_run(datasets: list[str] | None = None) -> State:
         behind = steps.edition_stale(settings) and not summary.failed
         if settings.snapshot_path.exists() and (summary.loaded or behind):
             _publish_and_send(summary)
+        elif done := complete_publication():
+            get_run_logger().warning("Completed an interrupted publication: %s", done)
     return _finish(summary)
 
 
 @flow(name="eim-release-watch", description="On release days, poll the datasets due until they change.",
       **ALERTS)  # fmt: skip
 def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day: str | None = None) -> State:
-    """Poll the datasets whose releases the ONS calendar lists for today; when new data lands, run
-    the model → bulletin → send chain in this run (a direct call, not an event: the chain must run
-    under the same writer lock that the polling holds, and a test can watch it happen)."""
+    """Poll the datasets whose releases the ONS calendar lists for today; each time new data lands,
+    run the model → bulletin → send chain at once (a later landing the same day rebuilds the
+    edition; subscribers already sent it are not sent it again). The chain is a direct call in this
+    run, not an event: it must run under the writer lock the polling holds, and a test can watch it."""
     logger = get_run_logger()
     settings = load_settings()
     due = steps.datasets_due(settings, dt.date.fromisoformat(day) if day else dt.date.today())
@@ -250,22 +265,24 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
     deadline = time.monotonic() + deadline_minutes * 60
     with steps.writer_lock(settings):
         pending = list(due)
-        with db.held_open(settings.warehouse_path):
-            prepare()
-            while pending:
+        prepare()
+        while pending:
+            landed = []
+            with db.held_open(settings.warehouse_path):
                 for dataset_id in list(pending):
                     result = _fetch_and_load(dataset_id, summary)
                     if result is not None and not result.unchanged:
-                        summary.loaded.append(dataset_id)
+                        landed.append(dataset_id)
                         pending.remove(dataset_id)
-                if not pending or time.monotonic() + poll_seconds > deadline:
-                    break
-                time.sleep(poll_seconds)
+            if landed:  # publish now: a release due the same day that is late must not hold it back
+                summary.loaded.extend(landed)
+                build_models()
+                publish_snapshot()
+                _publish_and_send(summary)
+            if not pending or time.monotonic() + poll_seconds > deadline:
+                break
+            time.sleep(poll_seconds)
         summary.unchanged.extend(pending)
-        if summary.loaded:
-            build_models()
-            publish_snapshot()
-            _publish_and_send(summary)
     if pending:
         logger.warning("Still unchanged at the deadline: %s", ", ".join(pending))
     return _finish(summary)

@@ -23,7 +23,14 @@ from cronsim import CronSim
 
 from flows.progress import download_progress
 from flows.settings import Settings
-from reports.publish import EditionResult, build_edition
+from reports.publish import (
+    EditionResult,
+    Paths,
+    build_edition,
+    published_manifests,
+    site_index_current,
+    write_site_index,
+)
 from sources import govuk, landregistry, nomis, ons_api, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
@@ -43,7 +50,7 @@ from warehouse.load import (
 from warehouse.models import build_models
 from warehouse.quality import run_checks
 from warehouse.registry import load_registry, write_registry
-from warehouse.snapshot import publish_parquet, publish_snapshot
+from warehouse.snapshot import loaded_up_to, parquet_current, publish_parquet, publish_snapshot
 
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
@@ -113,11 +120,42 @@ def snapshot_stale(settings: Settings) -> bool:
     between loading and publishing): the next run must finish the job even if nothing is new."""
     if not settings.snapshot_path.exists():
         return True
-    newest = "SELECT max(loaded_at) FROM vintage"
     with db.connect_read_only(settings.warehouse_path) as con:
-        held = con.execute(newest).fetchone()[0]
+        held = loaded_up_to(con)
     with db.connect_read_only(settings.snapshot_path) as con:
-        return held != con.execute(newest).fetchone()[0]
+        return held != loaded_up_to(con)
+
+
+def parquet_stale(settings: Settings) -> bool:
+    """True when the Parquet exports are not of the current snapshot (a run was killed between
+    swapping in the snapshot and swapping the Parquet link)."""
+    snapshot = settings.snapshot_path
+    return snapshot.exists() and not parquet_current(snapshot, settings.parquet_dir)
+
+
+def export_parquet(settings: Settings) -> Path:
+    return publish_parquet(settings.snapshot_path, settings.parquet_dir)
+
+
+def complete_publication(settings: Settings) -> str | None:
+    """Finish what a run killed after publishing its edition left undone: the site index and feed
+    list every published edition, and every active subscriber not yet sent the newest edition gets
+    it (at most once each: a delivery left pending by the kill is reported, not resent). None when
+    nothing was published yet or nothing was left to do."""
+    from reports.mail import unsent_subscribers
+
+    paths = Paths(settings.data_dir)
+    manifests = published_manifests(paths)
+    if not manifests:
+        return None
+    done = []
+    if not site_index_current(paths):
+        write_site_index(paths, settings.site_url)
+        done.append("site index and feed completed")
+    period = manifests[-1]["period"]
+    if settings.smtp_host and unsent_subscribers(settings.data_dir, period):
+        done.append(f"edition {period}: {send_bulletin(settings, period)}")
+    return "; ".join(done) or None
 
 
 def edition_stale(settings: Settings) -> bool:

@@ -561,6 +561,13 @@ def newest_published_period(data_dir: Path) -> str:
     return manifests[-1]["period"]
 
 
+def unsent_subscribers(data_dir: Path, period: str) -> int:
+    """How many active subscribers have no delivery row for this edition (never tried)."""
+    store = SubscriberStore(Path(data_dir))
+    states = store.delivery_states(period)
+    return sum(1 for subscriber in store.list_subscribers() if subscriber.id not in states)
+
+
 def send_edition(
     data_dir: Path,
     period: str | None,

@@ -284,6 +284,15 @@ def _dump(record: dict) -> bytes:
     return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
 
 
+def site_index_current(paths: Paths) -> bool:
+    """True when the site index and the feed both link every published edition."""
+    index, feed = paths.site / "index.html", paths.site / "feed.atom"
+    if not (index.exists() and feed.exists()):
+        return False
+    pages = index.read_text(), feed.read_text()
+    return all(f"{m['period']}/index.html" in page for m in published_manifests(paths) for page in pages)
+
+
 def write_site_index(paths: Paths, site_url: str | None = None) -> None:
     """The list of editions (newest first) and the Atom feed, each written whole."""
     editions = []

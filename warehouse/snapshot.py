@@ -50,6 +50,28 @@ PARQUET_TABLES = (
 )
 
 
+# Beside the Parquet files: the newest load of the snapshot they were exported from, so that a run
+# killed between swapping in the snapshot and swapping the Parquet link is caught up by the next.
+PARQUET_STAMP = "EXPORTED_FROM.txt"
+
+
+def loaded_up_to(con: duckdb.DuckDBPyConnection) -> str:
+    """The newest load a warehouse or snapshot holds: what says whether two of them agree."""
+    return str(con.execute("SELECT max(loaded_at) FROM vintage").fetchone()[0])
+
+
+def parquet_current(snapshot: Path, link: Path) -> bool:
+    """True when the Parquet link points at an export of this snapshot's newest load."""
+    stamp = link / PARQUET_STAMP
+    if not snapshot.exists() or not stamp.exists():
+        return False
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        return stamp.read_text() == loaded_up_to(con)
+    finally:
+        con.close()
+
+
 def publish_parquet(snapshot: Path, link: Path) -> Path:
     """Export the indicator tables to a new folder, then swing the `link` symlink to it atomically.
 
@@ -62,6 +84,7 @@ def publish_parquet(snapshot: Path, link: Path) -> Path:
     try:
         for table in PARQUET_TABLES:
             con.execute(f"COPY (FROM {table}) TO '{target / table}.parquet' (FORMAT parquet)")
+        (target / PARQUET_STAMP).write_text(loaded_up_to(con))
     finally:
         con.close()
     pointer = link.with_name(f".{link.name}.next")

@@ -9,6 +9,7 @@ import email.policy
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -29,20 +30,38 @@ def _publish_next_month(server: ReplayServer) -> None:
 
 
 def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: ReplayServer) -> None:
+    """The claimant count lands mid-watch and is published at once, although the APS, due the same
+    day, never changes and keeps the watch polling until its deadline."""
     from flows.monitor import ingest_flow, release_watch, run_summary
+
     assert ingest_flow(return_state=True).is_completed()
+    edition = Settings().site_dir / "2026-11" / "index.html"
+    appeared: list[float] = []
+    stop = threading.Event()
+
+    def watch_the_site() -> None:
+        while not stop.wait(0.2):
+            if edition.exists():
+                appeared.append(time.monotonic())
+                return
+
+    watcher = threading.Thread(target=watch_the_site)
+    watcher.start()
     timer = threading.Timer(2.0, _publish_next_month, [replay])
     timer.start()
     try:
-        state = release_watch(poll_seconds=1, deadline_minutes=0.2, day=RELEASE_DAY, return_state=True)
+        state = release_watch(poll_seconds=1, deadline_minutes=0.5, day=RELEASE_DAY, return_state=True)
+        ended = time.monotonic()
     finally:
         timer.cancel()
+        stop.set()
+        watcher.join()
     summary = run_summary(state)
-    assert "claimant_count" in summary.loaded
-    edition = Settings().site_dir / "2026-11" / "index.html"
+    assert summary.loaded == ["claimant_count"] and summary.unchanged == ["annual_population_survey"]
     assert edition.exists(), summary.failed
     assert summary.bulletin == edition
     assert "November 2026" in edition.read_text()
+    assert appeared and ended - appeared[0] > 10, "the edition waited for the deadline"
 
 
 def test_nothing_due_means_nothing_fetched(prefect_api: str, replay: ReplayServer) -> None:

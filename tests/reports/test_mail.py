@@ -395,3 +395,32 @@ def test_settings_from_the_environment(eim_env: Path, monkeypatch: pytest.Monkey
     assert (config.smtp_host, config.smtp_port, config.smtp_security) == ("smtp.example.org", 465, "tls")
     assert config.send_rate_per_minute == 30
     assert PASSWORD not in repr(config) and PASSWORD not in repr(MailSettings())
+
+
+def test_a_run_completes_a_publication_killed_before_its_feed_and_mail(
+    published: Path, smtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed after the edition's manifest: the next run writes the feed and sends the mail."""
+    from flows import steps
+    from flows.settings import load_settings
+    from reports.publish import Paths, site_index_current
+
+    handler, port = smtp
+    for name, value in {"DATA_DIR": str(published), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                        "SMTP_SECURITY": "none", "MAIL_FROM": "monitor@eim.example.org", "SITE_URL": SITE,
+                        "UNSUBSCRIBE_SECRET": SECRET.get_secret_value(),
+                        "SEND_RATE_PER_MINUTE": "60000"}.items():  # fmt: skip
+        monkeypatch.setenv(f"EIM_{name}", value)
+    store = SubscriberStore(published)
+    store.add("jo@example.org")
+    store.add("sam@example.net")
+    (published / "site" / "feed.atom").unlink()
+    assert not site_index_current(Paths(published))
+
+    done = steps.complete_publication(load_settings())
+
+    assert done.startswith("site index and feed completed; edition 2026-10: ")
+    assert site_index_current(Paths(published))
+    assert sorted(handler.recipients()) == ["jo@example.org", "sam@example.net"]
+    assert steps.complete_publication(load_settings()) is None  # nothing left: nothing sent twice
+    assert len(handler.envelopes) == 2
