@@ -30,7 +30,7 @@ test: install
 	$(PYTEST)
 
 test-fast: install
-	$(PYTEST) -m "not slow and not live"
+	$(PYTEST) -m "not slow and not live and not reliability"
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -39,7 +39,7 @@ lint: install
 bench: install
 	$(VENV)/bin/python -m benchmarks
 
-# Fault matrix, crash safety and bad input (bad input also runs in `make test`); then docs/reliability.md.
+# Fault matrix, crash safety and bad input alone (all three also run in `make test`); then docs/reliability.md.
 reliability: install
 	$(PYTEST) -q -p no:cacheprovider -m "not live" tests/reliability
 	$(VENV)/bin/python -m tests.reliability.report

@@ -3,9 +3,15 @@
 Run as `python -m benchmarks.flow_bench OUT.json --runs N`: Prefect's settings must be in the
 environment before Prefect is imported, so the parent harness starts this module in a subprocess.
 Each repeat: a fresh data directory, a cold `monitor_run` with the replay server one month back,
-the same again with nothing new upstream (no-change), then the replay server's `today` moved
-forward one month (one new release: the claimant count's new month, and whatever else that month
-brings) and `monitor_run` once more (update). Ratios are taken within each repeat.
+the same again with nothing new upstream (no-change), then one release: Nomis's calendar moved
+forward one month (the claimant count's new month) while every other publisher stays put, and
+`monitor_run` once more (update). Ratios are taken within each repeat. Before the update is timed
+the replay server has already made the new bodies (as a publisher has them ready at 09:30): making
+them is the emulator's work, not the monitor's.
+
+Then the release watch (figure 2b): a cold run a month back, `release_watch` started on the
+claimant count's release day, and the new month published at a random moment of the first polling
+interval; the latency is from that moment to the end of the run that published the new edition.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from email.utils import format_datetime
 from pathlib import Path
@@ -35,12 +43,82 @@ def set_today(server, today: dt.date) -> None:
     server.last_modified = format_datetime(moment, usegmt=True)
 
 
+def warm(server) -> None:
+    """Ask the replay server for every URL the runs have asked for, so that it has the bodies of
+    its new calendar ready; the answers are not counted."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        for path in dict.fromkeys(server.requests):
+            client.get(path)
+    server.responses.clear()
+
+
+def release_day_after(day: dt.date, dataset: str = "claimant_count") -> dt.date:
+    """The first day after `day` on which the replay calendar lists a release of `dataset`."""
+    from flows import steps
+    from flows.settings import load_settings
+
+    for offset in range(1, 62):
+        candidate = day + dt.timedelta(days=offset)
+        if dataset in steps.datasets_due(load_settings(), candidate):
+            return candidate
+    raise RuntimeError(f"no release of {dataset} in the replay calendar within two months of {day}")
+
+
+def watch_latency(server, before: dt.date, data_dir: Path, poll_seconds: float, rng: random.Random) -> dict:
+    """Release-to-published latency of the release watch at `poll_seconds`."""
+    from flows.monitor import monitor_run, release_watch, run_summary
+    from flows.settings import load_settings
+
+    set_today(server, before)
+    os.environ["EIM_DATA_DIR"] = str(data_dir)
+    monitor_run(return_state=True)
+    day = release_day_after(before)
+    # The emulated Nomis shows a claimant month from the 15th (sources/samples.py), a few days after
+    # the calendar's release day: the moment of publication is the timer's, so the date only needs
+    # to be one on which the new month shows.
+    later = day.replace(day=16)
+    server.nomis.today = later  # the bodies of the release made ready off the clock, then withdrawn
+    warm(server)
+    server.nomis.today = before
+    published_at: list[float] = []
+
+    def publish() -> None:
+        server.nomis.today = later
+        published_at.append(time.perf_counter())
+
+    offset = rng.uniform(0, poll_seconds)
+    timer = threading.Timer(offset, publish)
+    timer.start()
+    try:
+        state = release_watch(
+            poll_seconds=poll_seconds, deadline_minutes=5, day=day.isoformat(), return_state=True
+        )
+    finally:
+        timer.cancel()
+    ended = time.perf_counter()
+    summary = run_summary(state)
+    if summary is None or "claimant_count" not in summary.loaded or not published_at:
+        raise RuntimeError(f"the release watch did not pick up the new month: {state.message}")
+    edition = load_settings().site_dir
+    return {
+        "latency": ended - published_at[0],
+        "published_offset": offset,
+        "release_day": day.isoformat(),
+        "loaded": sorted(summary.loaded),
+        "editions": sorted(p.name for p in edition.glob("20*")),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("out", type=Path)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--datasets", nargs="*", default=None, help="only these datasets (tests)")
+    parser.add_argument("--latency-runs", type=int, default=3, help="release-watch latency runs")
+    parser.add_argument("--poll-seconds", type=float, default=20.0, help="the watch's polling interval")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="eim-bench-flow-"))
@@ -97,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["EIM_DATA_DIR"] = str(work / f"data-{repeat}")
             cold, cold_summary, cold_bodies = run()
             again, again_summary, again_bodies = run()
-            set_today(server, today)
+            server.nomis.today = today
+            warm(server)
             update, update_summary, update_bodies = run()
             if repeat < args.warmup:
                 continue
@@ -116,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
         snapshot = str(load_settings().snapshot_path)
+        latencies = [
+            watch_latency(server, before, work / f"watch-{i}", args.poll_seconds, random.Random(i))
+            for i in range(args.latency_runs)
+        ]
 
     med = statistics.median
     report = {
@@ -129,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         "nochange_ratio": med(r["nochange"] / r["cold"] for r in results),
         "update_ratio": med(r["update"] / r["cold"] for r in results),
         "nochange_bodies": max(r["nochange_bodies"] for r in results),
+        "poll_seconds": args.poll_seconds,
+        "latencies": latencies,
+        "latency": med(r["latency"] for r in latencies) if latencies else None,
         "snapshot": snapshot,
         "data_dir": str(Path(snapshot).parents[1]),
         "months": [f"{before:%Y-%m-%d}", f"{today:%Y-%m-%d}"],

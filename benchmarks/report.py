@@ -14,6 +14,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "nochange": ("1. No-change re-run / cold run (flow duration)", "≤ 10% and 0 bodies (200s) downloaded"),
     "prefect_start": ("1b. Prefect ephemeral API start-up (first flow call − second)", "reported, no target"),
     "update": ("2. One new release / cold run (flow duration)", "≤ 40%"),
+    "watch_latency": ("2b. Release watch: release-to-published latency", "reported, no target"),
     "hpi_1x": ("3a. HPI 1x (~150k rows): parse throughput / bare DuckDB read_csv", "≥ 80%"),
     "hpi_10x": ("3b. HPI 10x (~1.5M rows): parse throughput / bare DuckDB read_csv", "≥ 80%"),
     "hpi_memory": ("3c. HPI parse peak memory, 10x / 1x", "< 1.5×"),

@@ -51,10 +51,7 @@ def fetch(dataset_id: str) -> steps.FetchOutcome:
 
 @task(timeout_seconds=900, cache_policy=NO_CACHE)
 def load(outcome: steps.FetchOutcome) -> LoadResult:
-    settings = load_settings()
-    if steps.already_loaded(settings, outcome):
-        return steps.load_dataset(settings, outcome, None)
-    return steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
+    return steps.load_dataset(load_settings(), outcome, steps.parse_dataset(outcome))
 
 
 @task(timeout_seconds=300, cache_policy=NO_CACHE)
@@ -138,7 +135,11 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
         if host in summary.unreachable_hosts:
             # The host did not answer earlier in this run; asking again only delays the report.
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
-        return load(fetch(dataset_id))
+        outcome = fetch(dataset_id)
+        if steps.already_loaded(settings, outcome):
+            # Nothing new: only the fetch's provenance is recorded, which needs no task of its own.
+            return steps.load_dataset(settings, outcome, None)
+        return load(outcome)
     except PublisherError as error:
         get_run_logger().error("%s", error)
         steps.record_failure(settings, dataset_id, error)

@@ -45,6 +45,7 @@ pytestmark = pytest.mark.reliability
 RESULTS_DIR = Path(os.environ.get("EIM_RELIABILITY_RESULTS", "/tmp/eim-reliability-results"))
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
+
 def _cases() -> Iterator:
     for fault in FAULTS:
         for publisher in PUBLISHERS:
