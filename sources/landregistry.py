@@ -32,7 +32,7 @@ from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig
-from sources.observations import period_start, unique_frame
+from sources.observations import OBSERVATION_DTYPES, refuse_duplicates
 
 PUBLISHER = "landregistry"
 FILE_PATH = "/market-trend-data/house-price-index-data/UK-HPI-full-file-{month}.csv"
@@ -168,49 +168,55 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     columns = {
         name: "VARCHAR" if name in TEXT_COLUMNS or name not in value_columns else "DOUBLE" for name in header
     }
-    selected = ", ".join(_identifier(column) for column in value_columns)
+    selected = ", ".join(_identifier(column) for column in dict.fromkeys(value_columns))
     types = ", ".join(f"{_literal(name)}: {_literal(kind)}" for name, kind in columns.items())
-    # read_csv takes its options as constants, not prepared parameters, hence the quoted literals
+    # The tidy frame is made in DuckDB (the month parsed once, the series unpivoted, the catalog's
+    # series joined in) so that our code adds little to the engine's own read of the file. read_csv
+    # takes its options as constants, not prepared parameters, hence the quoted literals.
     query = f"""
-        SELECT strftime(strptime("Date", '%d/%m/%Y'), '%Y-%m') AS period, "AreaCode", "RegionName", {selected}
-        FROM read_csv({_literal(str(path))}, header = true, auto_detect = false, delim = ',', quote = '"',
-                      columns = {{{types}}})
-        WHERE regexp_full_match("AreaCode", ?)
-          AND strptime("Date", '%d/%m/%Y') >= ?::DATE
-        ORDER BY "AreaCode", period
+        WITH source AS (
+            SELECT strptime("Date", '%d/%m/%Y')::DATE AS day, "AreaCode", "RegionName", {selected}
+            FROM read_csv({_literal(str(path))}, header = true, auto_detect = false, delim = ',',
+                          quote = '"', columns = {{{types}}})
+            WHERE regexp_full_match("AreaCode", $pattern)
+        ),
+        in_range AS (
+            SELECT date_trunc('month', day)::DATE AS period_date, * EXCLUDE (day) FROM source
+            WHERE day >= $first::DATE
+        ),
+        long AS (FROM in_range UNPIVOT INCLUDE NULLS (value FOR source_column IN ({selected}))),
+        catalog AS (
+            SELECT unnest($columns::VARCHAR[]) AS source_column, unnest($series::VARCHAR[]) AS series,
+                   unnest($units::VARCHAR[]) AS unit, generate_subscripts($series::VARCHAR[], 1) AS position
+        )
+        SELECT $dataset AS dataset, c.series, l."AreaCode" AS geography_code,
+               l."RegionName" AS geography_name, strftime(l.period_date, '%Y-%m') AS period,
+               l.period_date, l.value,
+               CASE WHEN l.value IS NULL THEN '{STATUS_MISSING}' ELSE '{STATUS_OK}' END AS status,
+               NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, c.unit
+        FROM long l JOIN catalog c USING (source_column)
+        ORDER BY geography_code, l.period_date, c.position
     """
+    parameters = {
+        "pattern": AREA_CODE_PATTERN,
+        "first": f"{FIRST_MONTH}-01",
+        "columns": value_columns,
+        "series": [series.name for series in spec.series],
+        "units": [series.unit for series in spec.series],
+        "dataset": spec.id,
+    }
     try:
         with duckdb.connect() as con:
-            rows = con.execute(query, [AREA_CODE_PATTERN, f"{FIRST_MONTH}-01"]).fetchall()
+            frame = con.execute(query, parameters).df()
     except duckdb.Error as error:
         raise PublisherFormatError(
             PUBLISHER, spec.id, f"the full file cannot be read as the documented CSV: {error}"
         ) from None
-    if not rows:
+    if frame.empty:
         raise PublisherFormatError(
             PUBLISHER, spec.id, f"the full file has no rows for GSS areas from {FIRST_MONTH} onward"
         )
-    records = []
-    starts: dict[str, dt.date] = {}
-    for period, code, name, *values in rows:
-        start = starts.get(period) or starts.setdefault(period, period_start(period))
-        for series, value in zip(spec.series, values, strict=True):
-            records.append(
-                {
-                    "dataset": spec.id,
-                    "series": series.name,
-                    "geography_code": code,
-                    "geography_name": name,
-                    "period": period,
-                    "period_date": start,
-                    "value": value,
-                    "status": STATUS_MISSING if value is None else STATUS_OK,
-                    "lower": None,
-                    "upper": None,
-                    "unit": series.unit,
-                }
-            )
-    return unique_frame(records, PUBLISHER, spec.id)
+    return refuse_duplicates(frame.astype(OBSERVATION_DTYPES), PUBLISHER, spec.id)
 
 
 def _value_column(spec: DatasetSpec, series: str, match: dict[str, str]) -> str:

@@ -46,9 +46,13 @@ def to_frame(records: list[dict]) -> pd.DataFrame:
 
 def unique_frame(records: list[dict], publisher: str, dataset: str) -> pd.DataFrame:
     """The tidy frame of `records`, refusing two rows for the same series, area and period."""
+    return refuse_duplicates(to_frame(records), publisher, dataset)
+
+
+def refuse_duplicates(frame: pd.DataFrame, publisher: str, dataset: str) -> pd.DataFrame:
+    """`frame` itself, or a PublisherFormatError naming a series, area and period it holds twice."""
     from sources.errors import PublisherFormatError
 
-    frame = to_frame(records)
     duplicated = frame.duplicated(["series", "geography_code", "period"])
     if duplicated.any():
         first = frame[duplicated].iloc[0]
