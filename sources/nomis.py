@@ -162,9 +162,16 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     records: dict[tuple[str, str, str], dict] = {}
     parts: dict[tuple[str, str, str], set[tuple]] = {}
     spreads: dict[tuple[str, str, str], float | None] = {}
+    # A row's series depends only on its codes and labels, which a few combinations cover: each
+    # combination is matched and its labels checked once, not once per area and period.
+    deciding = sorted({c for s in spec.series for c in (*s.match, *(s.interval or {}), *s.labels)})
+    decided: dict[tuple, tuple[SeriesSpec, bool]] = {}
     for path in paths:
         for row in read_page(path.read_bytes(), spec.id).rows:
-            series, is_interval = _series_for(spec, row)
+            signature = tuple(row.get(column) for column in deciding)
+            if signature not in decided:
+                decided[signature] = _series_for(spec, row)
+            series, is_interval = decided[signature]
             observation = _observation(spec, series, row)
             key = (series.name, row["GEOGRAPHY_CODE"], row["DATE"])
             if is_interval:
