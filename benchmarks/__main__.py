@@ -90,7 +90,7 @@ def bench_flow(runs: int) -> tuple[list[Figure], dict]:
             None,
             "`release_watch` on the claimant count's release day, after a cold run, with the new month "
             "published at a random moment of the first polling interval; latency from that moment to the "
-            "end of the run that published the edition (and sent it, had subscribers been set). Runs: "
+            "edition's folder appearing in the site (sending follows; no subscribers here). Runs: "
             + ", ".join(
                 f"{r['latency']:.1f} s (published {r['published_offset']:.1f} s in)"
                 for r in data["latencies"]
