@@ -164,13 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     noop()
     second_noop = time.perf_counter() - started
 
-    areas = load_area_file("west-midlands")
-    names = {a.code: a.name for a in areas.areas}
-    members = {a.code: a.members for a in areas.areas if a.members}
     today = dt.date.today()
     before = _shift_month(today, -1)
     results: list[dict] = []
-    with ReplayServer(names=names, members=members, today=before) as server:
+    with ReplayServer.serving(load_area_file("west-midlands"), today=before) as server:
         for publisher, url in server.base_urls.items():
             os.environ[f"EIM_{publisher.upper()}_URL"] = url
         os.environ.update(EIM_DEMO="true", EIM_QUIET="true")

@@ -140,15 +140,13 @@ def demo(quiet: QuietOption = False) -> None:
         areas = load_area_file(settings.area, settings.area_file)
     except AreaFileError as error:
         raise _fail(str(error)) from None
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
     try:
-        server = ReplayServer(names=names, members=members, port=settings.demo_port)
+        server = ReplayServer.serving(areas, port=settings.demo_port)
     except OSError:
         # A fixed port keeps URLs, and so conditional requests, the same from one demo to the next.
         typer.echo(f"Port {settings.demo_port} is busy: serving on another port, so every body is "
                    "downloaded again.", err=True)  # fmt: skip
-        server = ReplayServer(names=names, members=members)
+        server = ReplayServer.serving(areas)
     with server:
         for publisher, url in server.base_urls.items():
             os.environ[f"EIM_{publisher.upper()}_URL"] = url

@@ -362,6 +362,15 @@ class ReplayServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
+    @classmethod
+    def serving(cls, area_set: object, **kwargs: object) -> ReplayServer:
+        """A server for every area of an area set (a `warehouse.geography.AreaSet`, taken by its
+        `areas` so that sources need not import the warehouse): names, and members to sum."""
+        areas = area_set.areas
+        names = {area.code: area.name for area in areas}
+        members = {area.code: area.members for area in areas if area.members}
+        return cls(names=names, members=members, **kwargs)
+
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]

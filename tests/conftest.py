@@ -126,11 +126,8 @@ def build_demo_data_dir(data_dir: Path, today: dt.date = DEMO_TODAY, area: str =
     from sources.replay import ReplayServer
     from warehouse.geography import load_area_file
 
-    areas = load_area_file(area)
-    names = {a.code: a.name for a in areas.areas}
-    members = {a.code: a.members for a in areas.areas if a.members}
     with (
-        ReplayServer(names=names, members=members, today=today) as server,
+        ReplayServer.serving(load_area_file(area), today=today) as server,
         pytest.MonkeyPatch.context() as patch,
     ):
         for key in list(os.environ):

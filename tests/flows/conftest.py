@@ -24,10 +24,7 @@ def prefect_api() -> Iterator[str]:
 @pytest.fixture
 def replay(eim_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
     """The demo's replay server (as of 27 November 2026), every publisher's base URL pointed at it."""
-    areas = load_area_file("west-midlands")
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
-    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+    with ReplayServer.serving(load_area_file("west-midlands"), today=dt.date(2026, 11, 27)) as server:
         for publisher, url in server.base_urls.items():
             monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
         monkeypatch.setenv("EIM_DEMO", "true")

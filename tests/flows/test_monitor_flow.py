@@ -90,10 +90,7 @@ def test_ingest_loads_every_dataset_then_downloads_no_body(
     from flows.monitor import ingest_flow
     from sources.catalog import default_catalog
 
-    areas = load_area_file("west-midlands")
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
-    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+    with ReplayServer.serving(load_area_file("west-midlands"), today=dt.date(2026, 11, 27)) as server:
         for publisher, url in server.base_urls.items():
             monkeypatch.setenv(f"EIM_{publisher.upper()}_URL", url)
         monkeypatch.setenv("EIM_DEMO", "true")

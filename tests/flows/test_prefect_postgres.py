@@ -131,10 +131,7 @@ def _healthy(api: str) -> bool:
 @pytest.fixture
 def replay_urls() -> Iterator[dict[str, str]]:
     """The demo's replay server (as of 27 November 2026); every publisher's EIM_ URL setting."""
-    areas = load_area_file("west-midlands")
-    names = {area.code: area.name for area in areas.areas}
-    members = {area.code: area.members for area in areas.areas if area.members}
-    with ReplayServer(names=names, members=members, today=dt.date(2026, 11, 27)) as server:
+    with ReplayServer.serving(load_area_file("west-midlands"), today=dt.date(2026, 11, 27)) as server:
         yield {f"EIM_{publisher.upper()}_URL": url for publisher, url in server.base_urls.items()}
 
 

@@ -159,10 +159,7 @@ def replay() -> Iterator[ReplayServer]:
     from sources.replay import ReplayServer
     from warehouse.geography import load_area_file
 
-    areas = load_area_file("west-midlands")
-    names = {a.code: a.name for a in areas.areas}
-    members = {a.code: a.members for a in areas.areas if a.members}
-    with ReplayServer(names=names, members=members, today=DEMO_TODAY) as server:
+    with ReplayServer.serving(load_area_file("west-midlands"), today=DEMO_TODAY) as server:
         yield server
 
 

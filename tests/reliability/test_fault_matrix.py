@@ -56,10 +56,7 @@ def _cases() -> Iterator:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[FaultyReplayServer]:
-    areas = load_area_file("west-midlands")
-    names = {a.code: a.name for a in areas.areas}
-    members = {a.code: a.members for a in areas.areas if a.members}
-    with FaultyReplayServer(names=names, members=members, today=DEMO_TODAY) as replay:
+    with FaultyReplayServer.serving(load_area_file("west-midlands"), today=DEMO_TODAY) as replay:
         yield replay
 
 
