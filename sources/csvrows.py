@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from sources.errors import PublisherFormatError
 
 
-def strict_rows(reader: Iterator[list[str]], header: list[str], publisher: str, dataset: str) -> list[dict]:
-    """Every row after the header as a dict; a row with a field too many or too few (a body cut or
-    garbled) fails naming its line, blank lines are skipped, and a table with no rows fails."""
+def strict_values(
+    reader: Iterator[list[str]], header: list[str], publisher: str, dataset: str
+) -> list[list[str]]:
+    """Every row after the header as its list of fields; a row with a field too many or too few (a
+    body cut or garbled) fails naming its line, blank lines are skipped, and a table with no rows
+    fails."""
     rows = []
     for line_number, values in enumerate(reader, start=2):
         if not values:
@@ -20,7 +23,13 @@ def strict_rows(reader: Iterator[list[str]], header: list[str], publisher: str, 
                 dataset,
                 f"CSV line {line_number} has {len(values)} fields, the header has {len(header)}",
             )
-        rows.append(dict(zip(header, values, strict=True)))
+        rows.append(values)
     if not rows:
         raise PublisherFormatError(publisher, dataset, "the CSV has a header but no rows")
     return rows
+
+
+def strict_rows(reader: Iterator[list[str]], header: list[str], publisher: str, dataset: str) -> list[dict]:
+    """`strict_values`, each row as a dict by the header's names."""
+    rows = strict_values(reader, header, publisher, dataset)
+    return [dict(zip(header, values, strict=True)) for values in rows]

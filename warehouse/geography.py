@@ -14,6 +14,8 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from warehouse import db
+
 AREAS = resources.files("warehouse") / "areas"
 # A GSS code, or a local code for an area the ONS does not define (e.g. the WMCA 3-LEP area).
 AREA_CODE = r"^([EKWSN]\d{8}|LOCAL-[A-Z0-9-]+)$"
@@ -157,23 +159,25 @@ def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet
 
 
 def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
-    """Replace the area tables with this area set, in one transaction."""
+    """Replace the area tables with this area set, in one transaction (one statement per table:
+    every run writes them)."""
+    areas = [
+        (area.code, area.name, area.label, area.level, bool(area.members), order)
+        for order, area in enumerate(area_set.areas)
+    ]
+    members = [(area.code, member) for area in area_set.areas for member in area.members]
+    roles = [("focus", area_set.focus), *area_set.roles.items()]
+    sets = [
+        (set_name, code, order)
+        for set_name, codes in [*area_set.rank_sets.items(), ("bulletin", area_set.bulletin)]
+        for order, code in enumerate(codes)
+    ]
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("area", "area_member", "area_role", "area_set"):
+        for table, rows in (("area", areas), ("area_member", members), ("area_role", roles),
+                            ("area_set", sets)):  # fmt: skip
             con.execute(f"DELETE FROM {table}")
-        for order, area in enumerate(area_set.areas):
-            con.execute(
-                "INSERT INTO area VALUES (?, ?, ?, ?, ?, ?)",
-                [area.code, area.name, area.label, area.level, bool(area.members), order],
-            )
-            for member in area.members:
-                con.execute("INSERT INTO area_member VALUES (?, ?)", [area.code, member])
-        for role, code in [("focus", area_set.focus), *area_set.roles.items()]:
-            con.execute("INSERT INTO area_role VALUES (?, ?)", [role, code])
-        for set_name, codes in [*area_set.rank_sets.items(), ("bulletin", area_set.bulletin)]:
-            for order, code in enumerate(codes):
-                con.execute("INSERT INTO area_set VALUES (?, ?, ?)", [set_name, code, order])
+            db.insert_rows(con, table, rows)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from warehouse import db
+
 LATEST_FOR_DATASET = """
     SELECT o.*
     FROM observation o JOIN vintage v USING (vintage_id)
@@ -56,16 +58,16 @@ def last_fetch_records(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str
 
 
 def _insert_fetches(con: duckdb.DuckDBPyConnection, vintage_id: str, records: Sequence[dict]) -> None:
-    for r in records:
-        con.execute(
-            "INSERT OR IGNORE INTO fetch_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                r["publisher"], r["dataset"], vintage_id, r["page"], r["url"],
-                json.dumps(r["params"], sort_keys=True), r["request_key"], r["status"],
-                r.get("etag"), r.get("last_modified"), r.get("content_type"), r["bytes"],
-                r["sha256"], r["raw_path"], r["fetched_at"],
-            ],
-        )  # fmt: skip
+    rows = [
+        [
+            r["publisher"], r["dataset"], vintage_id, r["page"], r["url"],
+            json.dumps(r["params"], sort_keys=True), r["request_key"], r["status"],
+            r.get("etag"), r.get("last_modified"), r.get("content_type"), r["bytes"],
+            r["sha256"], r["raw_path"], r["fetched_at"],
+        ]
+        for r in records
+    ]  # fmt: skip
+    db.insert_rows(con, "fetch_log", rows, verb="INSERT OR IGNORE")
 
 
 def record_unchanged(

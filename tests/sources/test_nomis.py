@@ -77,6 +77,24 @@ def test_short_page_is_detected(nomis_server: NomisFixtureServer, tmp_path: Path
         fetch(nomis_server, tmp_path, page_size=30)
 
 
+def _with_row_changed(line: int, change) -> str:
+    lines = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_text().splitlines(keepends=True)
+    lines[line] = change(lines[line])
+    return "".join(lines)
+
+
+def test_a_row_whose_record_count_differs_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve("NM_162_1", _with_row_changed(5, lambda row: row.replace(",80\n", ",81\n")))
+    with pytest.raises(PublisherFormatError, match="claimant_count: RECORD_COUNT differs between rows"):
+        fetch(nomis_server, tmp_path)
+
+
+def test_a_row_with_a_field_missing_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+    nomis_server.serve("NM_162_1", _with_row_changed(7, lambda row: row.split(",", 1)[1]))
+    with pytest.raises(PublisherFormatError, match="claimant_count: CSV line 8 has .* fields, the header has"):
+        fetch(nomis_server, tmp_path)
+
+
 def test_html_page_with_status_200_is_refused(httpserver, tmp_path: Path) -> None:
     httpserver.expect_request("/api/v01/dataset/NM_162_1.data.csv").respond_with_data(
         "<!DOCTYPE html><html><body>Service unavailable</body></html>", content_type="text/html"
@@ -180,3 +198,28 @@ def test_the_real_nomis_sample_uses_the_column_names_the_parser_expects(httpserv
     )
     with pytest.raises(PublisherFormatError, match=r"lacks the column.*RECORD_COUNT"):
         fetch(NomisFixtureServer(httpserver), tmp_path)
+
+
+def test_a_confirmed_page_is_counted_by_lines_with_the_strict_read_s_result() -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_bytes()
+    quoted = body.replace(b",Birmingham,", b',"Birmingham, City of",')
+    spanning = body.replace(b",Birmingham,", b',"Birmingham\nCity",')
+    for page in (body, quoted, spanning):
+        assert nomis.page_extent(page, "claimant_count", confirmed=True) == nomis.page_extent(
+            page, "claimant_count"
+        )
+    assert nomis.page_extent(body, "claimant_count", confirmed=True) == nomis.PageExtent(80, 80, 0)
+    assert nomis._counted_extent(spanning, "claimant_count") is None, "a field spanning lines is read strictly"
+
+
+def test_a_second_fetch_answered_by_304s_pages_as_the_first(
+    nomis_server: NomisFixtureServer, tmp_path: Path
+) -> None:
+    nomis_server.page_limit = 30
+    nomis_server.serve_fixture("NM_162_1")
+    first = fetch(nomis_server, tmp_path, page_size=30)
+    by_key = {page.record["request_key"]: page for page in first}
+    again = fetch(nomis_server, tmp_path, page_size=30, previous=by_key.get)
+
+    assert [page.record["status"] for page in again] == [304, 304, 304]
+    assert [page.path for page in again] == [page.path for page in first]
