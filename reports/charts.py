@@ -22,17 +22,25 @@ applies the style inside ``rc_context`` under a lock.
 
 from __future__ import annotations
 
+import base64
 import csv
+import functools
+import hashlib
 import io
+import json
 import math
+import os
 import re
+import tempfile
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from html import escape
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 import matplotlib as mpl
@@ -679,10 +687,73 @@ def _finish_svg(raw: str, spec: ChartSpec, alt: str) -> str:
     return opening + ">" + a11y + svg[open_end + 1 :].rstrip() + "\n"
 
 
+# --- cache -------------------------------------------------------------------------------------------
+# A new month changes a few charts of an edition; the others are drawn from the same data as last
+# month's. Drawing is deterministic (same spec, same bytes), so a chart is kept under a key made of
+# everything that decides its bytes: the spec, this module's code, matplotlib's version and the font
+# files it resolves. Entries not used for CACHE_DAYS are removed; the folder is disposable.
+CACHE_DAYS = 60
+
+
+@functools.cache
+def _renderer_fingerprint() -> str:
+    from matplotlib import font_manager
+
+    with _style():
+        families = mpl.rcParams["font.family"]
+        font = font_manager.findfont(font_manager.FontProperties(family=families), fallback_to_default=True)
+    parts = [Path(__file__).read_bytes(), mpl.__version__.encode(), font.encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _cache_key(spec: ChartSpec) -> str:
+    digest = hashlib.sha256(_renderer_fingerprint().encode())
+    fields = {k: v for k, v in asdict(spec).items() if k != "data"}
+    digest.update(json.dumps(fields, sort_keys=True).encode())
+    digest.update(json.dumps([list(spec.data.columns), [str(t) for t in spec.data.dtypes]]).encode())
+    digest.update(pd.util.hash_pandas_object(spec.data, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _read_cached(path: Path) -> RenderedChart | None:
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+        chart = RenderedChart(**{**held, "png": base64.b64decode(held["png"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # absent, or unreadable: drawn again
+    os.utime(path)  # kept while in use
+    return chart
+
+
+def _write_cached(cache: Path, path: Path, chart: RenderedChart) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    held = {**asdict(chart), "png": base64.b64encode(chart.png).decode()}
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(held, handle)
+    os.replace(tmp, path)
+    stale = time.time() - CACHE_DAYS * 86_400
+    for entry in cache.glob("*.json"):
+        if entry.stat().st_mtime < stale:
+            entry.unlink(missing_ok=True)
+
+
 # --- entry point ---------------------------------------------------------------------------------------
-def render_chart(spec: ChartSpec) -> RenderedChart:
-    """Render one chart to SVG and PNG with its alt text and CSV. Same spec, same bytes."""
+def render_chart(spec: ChartSpec, cache: Path | None = None) -> RenderedChart:
+    """Render one chart to SVG and PNG with its alt text and CSV. Same spec, same bytes: with a
+    `cache` folder, a spec drawn before is read back rather than drawn again."""
     _validate(spec)
+    if cache is None:
+        return _draw(spec)
+    path = cache / f"{_cache_key(spec)}.json"
+    chart = _read_cached(path)
+    if chart is None:
+        chart = _draw(spec)
+        _write_cached(cache, path, chart)
+    return chart
+
+
+def _draw(spec: ChartSpec) -> RenderedChart:
     alt = alt_text(spec)
     with _style():
         fig = _draw_line(spec) if spec.kind == "line" else _draw_bar(spec)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -189,7 +190,7 @@ def _chart_areas(edition: EditionData, which: str) -> list[AreaMeta]:
 
 
 def _chart(
-    edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str
+    edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str, cache: Path | None
 ) -> Chart | None:
     areas = _chart_areas(edition, which)
     if which != "regions":  # the 12 UK regions include Wales, Scotland and Northern Ireland
@@ -241,7 +242,7 @@ def _chart(
         highlight=focus.label if focus.label in set(data["series" if kind == "line" else "x"]) else None,
     )
     source = f"Source: {', '.join(_source_name(edition, d) for d in indicator.datasets)}"
-    return Chart(number, spec, render_chart(spec), source)
+    return Chart(number, spec, render_chart(spec, cache), source)
 
 
 def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition: EditionData) -> str:
@@ -400,7 +401,11 @@ def _sources(edition: EditionData) -> list[dict]:
     return used
 
 
-def build_content(edition: EditionData, info: BuildInfo, previous: dict | None = None) -> Content:
+def build_content(
+    edition: EditionData, info: BuildInfo, previous: dict | None = None, chart_cache: Path | None = None
+) -> Content:
+    """Everything an edition says, from its pinned snapshot; `chart_cache` keeps drawn charts so
+    that an unchanged one is not drawn again next month."""
     ledger = Ledger(edition)
     main_points = narrative.main_points(ledger, edition)
     sections, number = [], 0
@@ -409,7 +414,7 @@ def build_content(edition: EditionData, info: BuildInfo, previous: dict | None =
         for indicator_id, kind, which in SECTION_CHARTS.get(section_id, []):
             if indicator_id not in edition.indicators:
                 continue
-            chart = _chart(edition, number + 1, edition.indicators[indicator_id], kind, which)
+            chart = _chart(edition, number + 1, edition.indicators[indicator_id], kind, which, chart_cache)
             if chart is not None:
                 number += 1
                 charts.append(chart)

@@ -66,6 +66,10 @@ class Paths:
     def drafts(self, period: str) -> Path:
         return self.data_dir / "drafts" / period
 
+    @property
+    def chart_cache(self) -> Path:
+        return self.data_dir / "cache" / "charts"
+
 
 def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,7 @@ def _content(paths: Paths, period: str, manifest: dict, pinned: Path | None = No
         contact=manifest["contact"],
         previous_period=previous_manifest["period"] if previous_manifest else None,
     )
-    return build_content(edition, info, previous_figures)
+    return build_content(edition, info, previous_figures, paths.chart_cache)
 
 
 def _write_folder(folder: Path, files: dict[str, bytes]) -> None:

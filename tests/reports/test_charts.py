@@ -11,11 +11,13 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from reports import charts
 from reports.charts import (
     LINE_COLOURS,
     OTHER_BAR_COLOUR,
@@ -143,6 +145,38 @@ def test_rendering_in_threads_gives_the_same_bytes_as_in_turn() -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         threaded = list(pool.map(render_chart, specs))
     assert threaded == in_turn
+
+
+def test_a_cached_chart_is_the_drawn_chart_and_is_not_drawn_again(tmp_path: Path, monkeypatch) -> None:
+    drawn = {spec.id: render_chart(spec) for spec in (line_spec(), bar_spec())}
+    for spec in (line_spec(), bar_spec()):
+        assert render_chart(spec, tmp_path) == drawn[spec.id]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+    def no_drawing(spec):
+        raise AssertionError(f"{spec.id} was drawn again")
+
+    monkeypatch.setattr(charts, "_draw", no_drawing)
+    for spec in (line_spec(), bar_spec()):
+        assert render_chart(spec, tmp_path) == drawn[spec.id]
+
+
+def test_a_chart_whose_data_or_words_change_is_drawn_again(tmp_path: Path) -> None:
+    spec = line_spec()
+    render_chart(spec, tmp_path)
+    revised = spec.data.copy()
+    revised.loc[revised.index[-1], "value"] = 6.25
+    for changed in (replace(spec, data=revised), replace(spec, title="Claimant rate in WMCA rises to 6.3%")):
+        assert render_chart(changed, tmp_path) == render_chart(changed)
+    assert len(list(tmp_path.glob("*.json"))) == 3
+
+
+def test_an_unreadable_cache_entry_is_drawn_again(tmp_path: Path) -> None:
+    spec = bar_spec()
+    render_chart(spec, tmp_path)
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_text("{not json")
+    assert render_chart(spec, tmp_path) == render_chart(spec)
 
 
 def test_each_chart_renders_quickly() -> None:
