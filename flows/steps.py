@@ -290,17 +290,20 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame 
     records = [page.record for page in outcome.pages]
     with db.connect(settings.warehouse_path) as con:
         if frame is None:
-            result = record_unchanged(con, outcome.dataset, records)
-        else:
-            result = load_vintage(
-                con,
-                dataset=outcome.dataset,
-                publisher=outcome.publisher,
-                fetch_records=records,
-                observations=frame,
-                release_date=_first(records, "release_date"),
-                version=_first(records, "version"),
-            )
+            with db.transaction(con):  # one commit for both records
+                result = record_unchanged(con, outcome.dataset, records)
+                record_run(con, outcome.dataset, "unchanged", vintage_id=result.vintage_id,
+                           rows_new=result.rows_new)  # fmt: skip
+            return result
+        result = load_vintage(
+            con,
+            dataset=outcome.dataset,
+            publisher=outcome.publisher,
+            fetch_records=records,
+            observations=frame,
+            release_date=_first(records, "release_date"),
+            version=_first(records, "version"),
+        )
         record_run(
             con,
             outcome.dataset,

@@ -115,6 +115,18 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block's writes or none; also one commit (a few ms each) instead of one per write."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list, *, verb: str = "INSERT") -> None:
     """Insert many rows with one statement: a statement per row costs milliseconds each."""
     if not rows:
