@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="eim-bench-flow-"))
     os.environ.update(
         PREFECT_HOME=str(work / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="ERROR",
+        PREFECT_LOGGING_LEVEL="ERROR", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
     )  # fmt: skip
     for key in [k for k in os.environ if k.startswith("EIM_")]:
         del os.environ[key]
