@@ -1,7 +1,7 @@
 """The `eim` command line.
 
 Commands import Prefect and the rendering stack only when they need them, so that `eim query` and
-the other read-only commands start fast.
+the other read-only commands start fast; `eim query` does not import pydantic either.
 """
 
 from __future__ import annotations
@@ -10,11 +10,67 @@ import csv
 import json
 import os
 import sys
-from enum import StrEnum
+from contextlib import suppress
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_choice
+from typer.core import TyperCommand, TyperGroup, _TyperParameter
+
+if TYPE_CHECKING:
+    import typer._click as click
+
+
+class _PlainValue(RuntimeParam):
+    """Typer 0.29 converts every parameter's value through a pydantic TypeAdapter, even the `None` of
+    an absent `--help`, and building the first adapter imports pydantic: about 0.3 s, as much as the
+    rest of `eim query`. Most values need no conversion: a `str` for a `str` parameter, a `bool` for a
+    flag, a member or a member's value for an Enum. Those are returned as typer's adapter returns them
+    (a choice by typer's `coerce_cli_choice`, which that adapter calls); any other value, and every
+    error, goes to typer's adapter, built then, so conversions and messages stay typer's own."""
+
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: click.Context) -> Any:
+        if self.annotation in (str, bool) and type(value) is self.annotation:
+            return value
+        if issubclass(self.annotation, Enum):
+            with suppress(ValueError):
+                return coerce_cli_choice(
+                    value,
+                    choices=list(self.annotation),
+                    case_sensitive=self.parameter_info.case_sensitive,
+                    ctx=ctx,
+                )
+        return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _with_plain_values(params: list[click.Parameter]) -> list[click.Parameter]:
+    """Puts a `_PlainValue` in the slot where typer caches the adapter it builds on first use, for each
+    `str`, `bool` or Enum parameter without a parser of its own (the help option included, which
+    typer adds only when the command line is parsed)."""
+    for param in params:
+        if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
+            continue
+        info, annotation = param.type_descriptor.parameter_info, param.type_descriptor.annotation
+        plain = annotation in (str, bool) or (isinstance(annotation, type) and issubclass(annotation, Enum))
+        if plain and info.parser is None:
+            param._runtime_param = _PlainValue(parameter_info=info, annotation=annotation)
+    return params
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _with_plain_values(super().get_params(ctx))
+
+
+class _Command(TyperCommand):
+    """The quick read-only commands' class; the others build settings, which import pydantic anyway."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return _with_plain_values(super().get_params(ctx))
+
 
 app = typer.Typer(
     help="West Midlands Economic Impact Monitor: fetch ONS and government data, compute "
@@ -25,6 +81,7 @@ app = typer.Typer(
     # start-up, which the quick read-only commands should not pay.
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=_Group,
 )
 
 
@@ -155,7 +212,35 @@ def demo(quiet: QuietOption = False) -> None:
         _start(None, quiet, render=True)
 
 
-@app.command()
+def _snapshot_path() -> Path:
+    """`load_settings().snapshot_path` without building the settings, for `eim query`.
+
+    Building them imports pydantic-settings and pydantic (about a third of a second) and validates
+    every setting, while a query reads only the data directory. That is read here from the same
+    sources in the same order: `EIM_DATA_DIR` (any case), then `data_dir` in `eim.toml`, then `data`.
+    When `eim.toml` cannot be read or parsed, or its `data_dir` is not a string, the settings are
+    built after all, so that they fail with their own message. A setting the query does not use is
+    not checked (an `EIM_SMTP_PORT` that is not a number stops every other command, not this one).
+    """
+    import tomllib
+
+    environment = {key.lower(): value for key, value in os.environ.items()}
+    try:
+        # Parsed even when the environment names the directory: the settings fail on a bad file.
+        with Path("eim.toml").open("rb") as file:
+            data_dir = environment.get("eim_data_dir", tomllib.load(file).get("data_dir", "data"))
+    except FileNotFoundError:
+        data_dir = environment.get("eim_data_dir", "data")
+    except (OSError, ValueError):  # unreadable, or not TOML
+        data_dir = None
+    if not isinstance(data_dir, str):
+        from flows.settings import load_settings
+
+        return load_settings().snapshot_path
+    return Path(data_dir) / "published" / "warehouse.duckdb"
+
+
+@app.command(cls=_Command)
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN).")],
     output: Annotated[
@@ -163,12 +248,11 @@ def query(
     ] = OutputFormat.table,
 ) -> None:
     """Run read-only SQL against the analysts' snapshot of the warehouse and print the result."""
-    from flows.settings import load_settings
     from warehouse.db import WarehouseError
     from warehouse.query import run_query
 
     try:
-        result = run_query(load_settings().snapshot_path, sql)
+        result = run_query(_snapshot_path(), sql)
     except WarehouseError as error:
         raise _fail(str(error)) from None
     if output is OutputFormat.json:
@@ -265,8 +349,8 @@ def _open_status_database():
 
     settings = load_settings()
     try:
-        duckdb.connect(str(settings.warehouse_path), read_only=True).close()
-        return connect_read_only(settings.warehouse_path)
+        # Opened once (~15 ms each time), and used as it is: a connection closes itself on `with` exit.
+        return duckdb.connect(str(settings.warehouse_path), read_only=True)
     except duckdb.IOException:
         typer.echo("(a run holds the warehouse: showing the last published snapshot)", err=True)
         return connect_read_only(settings.snapshot_path)
@@ -274,7 +358,7 @@ def _open_status_database():
         raise WarehouseError(str(error)) from None
 
 
-@app.command()
+@app.command(cls=_Command)
 def sources(as_json: JsonOption = False) -> None:
     """List every catalog dataset: publisher, last fetched and changed, latest period, rows, status."""
     from sources.catalog import default_catalog
@@ -296,7 +380,7 @@ def sources(as_json: JsonOption = False) -> None:
     _print_records(records, as_json, columns)
 
 
-@app.command()
+@app.command(cls=_Command)
 def indicators(
     area: Annotated[
         str | None, typer.Option("--area", "-a", help="GSS code (default: the focus area).")
@@ -317,7 +401,7 @@ def indicators(
     _print_records(records, as_json, columns)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(as_json: JsonOption = False) -> None:
     """Freshness of every dataset and of the bulletin; exit 1 when anything is stale or a run failed."""
     import datetime as dt
@@ -357,7 +441,7 @@ def status(as_json: JsonOption = False) -> None:
     raise typer.Exit(status_exit_code(report))
 
 
-@app.command()
+@app.command(cls=_Command)
 def checks(as_json: JsonOption = False) -> None:
     """The latest data-quality checks of every dataset; exit 1 when an error or blocker check failed."""
     from warehouse.db import WarehouseError

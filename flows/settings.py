@@ -32,6 +32,9 @@ PUBLISHER_URL_SETTINGS = {
 
 
 class Settings(BaseSettings):
+    # `eim query` finds the snapshot without building these settings (`flows.cli._snapshot_path`,
+    # held to the same answers by tests/flows/test_cli.py): where `data_dir` comes from (the prefix,
+    # the file, the default) and where the snapshot lies in it are written there too.
     model_config = SettingsConfigDict(
         env_prefix="EIM_",
         toml_file="eim.toml",

@@ -141,3 +141,71 @@ def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> No
     assert {c["dataset"] for c in checks} == {"claimant_count", "population"}
     assert {"required_columns", "ranges", "completeness", "continuity"} <= {c["check"] for c in checks}
     assert result.exit_code == 0
+
+
+@pytest.fixture
+def bare_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No EIM_ variable in any case, and a working directory of its own (for an eim.toml)."""
+    for key in list(os.environ):
+        if key.upper().startswith("EIM_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("environment", "toml"),
+    [
+        ({}, None),
+        ({"EIM_DATA_DIR": "/srv/eim/data"}, None),
+        ({"eim_data_dir": "lower/case"}, None),
+        ({"EIM_DATA_DIR": ""}, None),
+        ({}, 'data_dir = "from/toml"\nsmtp_port = 465\n'),
+        ({"EIM_DATA_DIR": "from/env"}, 'data_dir = "from/toml"\n'),
+        ({"EIM_SMTP_PORT": "465"}, 'contact = "Team <team@example.org>"\n'),
+    ],
+)
+def test_query_finds_the_snapshot_where_the_settings_put_it(
+    bare_env: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], toml: str | None
+) -> None:
+    from flows.cli import _snapshot_path
+
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    if toml is not None:
+        (bare_env / "eim.toml").write_text(toml)
+    assert _snapshot_path() == Settings().snapshot_path
+
+
+@pytest.mark.parametrize(
+    ("toml", "environment"),
+    [("data_dir = 5\n", {}), ("data_dir = \n", {}), ("data_dir = \n", {"EIM_DATA_DIR": "elsewhere"})],
+)
+def test_query_fails_on_a_bad_eim_toml_as_the_settings_do(
+    bare_env: Path, monkeypatch: pytest.MonkeyPatch, toml: str, environment: dict[str, str]
+) -> None:
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    (bare_env / "eim.toml").write_text(toml)
+    with pytest.raises(Exception) as expected:
+        Settings()
+    result = runner.invoke(app, ["query", "SELECT 1"])
+    assert type(result.exception) is type(expected.value)
+    assert str(result.exception) == str(expected.value)
+
+
+@pytest.mark.parametrize("value", ["xml", "JSON"])
+def test_query_refuses_an_unknown_format_in_typer_s_words(eim_env: Path, value: str) -> None:
+    result = runner.invoke(app, ["query", "SELECT 1", "--format", value])
+    assert result.exit_code == 2
+    assert (
+        f"Invalid value for '--format' / '-f': Value error, '{value}' is not one of 'table', 'csv', 'json'."
+        in result.output
+    )
+
+
+def test_query_does_not_check_settings_it_does_not_use(loaded_settings: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("EIM_SMTP_PORT", "not a number")
+    result = runner.invoke(app, ["query", "SELECT count(*) AS n FROM area", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["n"] > 0
