@@ -82,7 +82,10 @@ class Catalog(BaseModel):
 def load_catalog(path: Path | None = None) -> Catalog:
     path = path or CATALOG_PATH
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when PyYAML has it: the same safe loading, ~10 times faster than pure Python
+        # (the read-only commands read the catalog at every start).
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as error:
         raise CatalogError(f"cannot read catalog {path}: {error}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("datasets"), dict):

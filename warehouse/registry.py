@@ -73,7 +73,9 @@ class Indicator(BaseModel):
 
 @cache
 def load_registry() -> dict[str, Indicator]:
-    raw = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))
+    # libyaml's loader when PyYAML has it: the same safe loading, ~10 times faster than pure Python.
+    text = REGISTRY.read_text(encoding="utf-8")
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
         return {
             key: Indicator.model_validate({"id": key, **entry}) for key, entry in raw["indicators"].items()
