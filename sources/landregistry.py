@@ -27,12 +27,14 @@ from pathlib import Path
 import duckdb
 import httpx
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig
-from sources.observations import OBSERVATION_DTYPES, refuse_duplicates
+from sources.observations import refuse_duplicates
 
 PUBLISHER = "landregistry"
 FILE_PATH = "/market-trend-data/house-price-index-data/UK-HPI-full-file-{month}.csv"
@@ -67,6 +69,10 @@ TEXT_COLUMNS = frozenset({"Date", "RegionName", "AreaCode"})
 AREA_CODE_PATTERN = r"(E0[6-9]|W06|S12|N09|E47|E12|E92|W92|S92|N92|K02)\d{6}"
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"
+# The Arrow types of the query's result as their dtypes in sources.observations.OBSERVATION_DTYPES:
+# VARCHAR "string", DOUBLE "Float64" (NULL as <NA>). period_date leaves DuckDB as TIMESTAMP_S, which
+# pandas reads as datetime64[s] unmapped. So the frame is made in its final dtypes, converted once.
+_PANDAS_TYPES = {pa.string(): pd.StringDtype(), pa.float64(): pd.Float64Dtype()}
 
 
 def file_url(base_url: str, month: dt.date) -> str:
@@ -191,7 +197,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
         )
         SELECT $dataset AS dataset, c.series, l."AreaCode" AS geography_code,
                l."RegionName" AS geography_name, strftime(l.period_date, '%Y-%m') AS period,
-               l.period_date, l.value,
+               l.period_date::TIMESTAMP_S AS period_date, l.value,
                CASE WHEN l.value IS NULL THEN '{STATUS_MISSING}' ELSE '{STATUS_OK}' END AS status,
                NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, c.unit
         FROM long l JOIN catalog c USING (source_column)
@@ -207,16 +213,21 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     }
     try:
         with duckdb.connect() as con:
-            frame = con.execute(query, parameters).df()
+            # Fetched as Arrow, not with .df(): .df() makes one Python object per string cell for
+            # astype to convert again, which was most of what parse added to DuckDB's own read.
+            table = con.sql(query, params=parameters).to_arrow_table()
     except duckdb.Error as error:
         raise PublisherFormatError(
             PUBLISHER, spec.id, f"the full file cannot be read as the documented CSV: {error}"
         ) from None
-    if frame.empty:
+    if table.num_rows == 0:
         raise PublisherFormatError(
             PUBLISHER, spec.id, f"the full file has no rows for GSS areas from {FIRST_MONTH} onward"
         )
-    return refuse_duplicates(frame.astype(OBSERVATION_DTYPES), PUBLISHER, spec.id)
+    if pc.any(pc.invert(pc.is_finite(table["value"]))).as_py():
+        # DuckDB reads "nan" and "inf" as numbers; the file documents a blank as its only missing value.
+        raise PublisherFormatError(PUBLISHER, spec.id, "a value column holds NaN or infinity, not a number")
+    return refuse_duplicates(table.to_pandas(types_mapper=_PANDAS_TYPES.get), PUBLISHER, spec.id)
 
 
 def _value_column(spec: DatasetSpec, series: str, match: dict[str, str]) -> str:

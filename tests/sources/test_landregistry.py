@@ -17,6 +17,7 @@ from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig, make_client
+from sources.observations import OBSERVATION_DTYPES
 from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "landregistry"
@@ -117,6 +118,28 @@ def test_html_body_with_status_200_is_refused(httpserver: HTTPServer, spec, tmp_
         _fetch(httpserver, spec, tmp_path)
 
 
+def test_parse_returns_the_observation_dtypes_in_area_month_series_order(spec) -> None:
+    frame = landregistry.parse(spec, [FIXTURES / "UK-HPI-full-file-2026-09.csv"])
+
+    assert frame.dtypes.to_dict() == OBSERVATION_DTYPES
+    assert list(frame.columns) == list(OBSERVATION_DTYPES)
+    assert frame.index.equals(pd.RangeIndex(len(frame)))
+    assert frame[["lower", "upper"]].isna().all().all()
+    positions = {series.name: position for position, series in enumerate(spec.series)}
+    keys = list(zip(frame["geography_code"], frame["period"], frame["series"].map(positions), strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_a_row_given_twice_is_refused_naming_it(spec, tmp_path) -> None:
+    lines = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text().splitlines(keepends=True)
+    path = tmp_path / "twice.csv"
+    path.write_text("".join(lines) + lines[3].replace("Birmingham", "Birmingham again"))
+    with pytest.raises(
+        PublisherFormatError, match=r"duplicated rows, e\.g\. average_house_price for E08000025 in 2026-08"
+    ):
+        landregistry.parse(spec, [path])
+
+
 def test_renamed_column_is_refused_naming_it(spec, tmp_path) -> None:
     text = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text()
     path = tmp_path / "renamed.csv"
@@ -137,6 +160,15 @@ def test_a_non_number_in_a_value_column_is_refused(spec, tmp_path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text.replace(",230127.5,", ",n/a,", 1))
     with pytest.raises(PublisherFormatError, match="cannot be read as the documented CSV"):
+        landregistry.parse(spec, [path])
+
+
+@pytest.mark.parametrize("number", ["nan", "inf"])
+def test_nan_or_infinity_in_a_value_column_is_refused(spec, tmp_path, number: str) -> None:
+    text = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text()
+    path = tmp_path / "nan.csv"
+    path.write_text(text.replace(",230127.5,", f",{number},", 1))
+    with pytest.raises(PublisherFormatError, match="holds NaN or infinity"):
         landregistry.parse(spec, [path])
 
 

@@ -83,7 +83,9 @@ def _with_row_changed(line: int, change) -> str:
     return "".join(lines)
 
 
-def test_a_row_whose_record_count_differs_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
+def test_a_row_whose_record_count_differs_is_refused(
+    nomis_server: NomisFixtureServer, tmp_path: Path
+) -> None:
     nomis_server.serve("NM_162_1", _with_row_changed(5, lambda row: row.replace(",80\n", ",81\n")))
     with pytest.raises(PublisherFormatError, match="claimant_count: RECORD_COUNT differs between rows"):
         fetch(nomis_server, tmp_path)
@@ -91,7 +93,9 @@ def test_a_row_whose_record_count_differs_is_refused(nomis_server: NomisFixtureS
 
 def test_a_row_with_a_field_missing_is_refused(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
     nomis_server.serve("NM_162_1", _with_row_changed(7, lambda row: row.split(",", 1)[1]))
-    with pytest.raises(PublisherFormatError, match="claimant_count: CSV line 8 has .* fields, the header has"):
+    with pytest.raises(
+        PublisherFormatError, match=r"claimant_count: CSV line 8 has .* fields, the header has"
+    ):
         fetch(nomis_server, tmp_path)
 
 
@@ -209,7 +213,9 @@ def test_a_confirmed_page_is_counted_by_lines_with_the_strict_read_s_result() ->
             page, "claimant_count"
         )
     assert nomis.page_extent(body, "claimant_count", confirmed=True) == nomis.PageExtent(80, 80, 0)
-    assert nomis._counted_extent(spanning, "claimant_count") is None, "a field spanning lines is read strictly"
+    assert nomis._counted_extent(spanning, "claimant_count") is None, (
+        "a field spanning lines is read strictly"
+    )
 
 
 def test_a_second_fetch_answered_by_304s_pages_as_the_first(
