@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import json
 import re
 import shutil
@@ -114,6 +115,26 @@ def test_the_markdown_and_pdf_carry_the_same_edition(demo_edition: Path) -> None
     assert first_point in markdown
     text = pdf_text(demo_edition / "bulletin.pdf")
     assert "Demonstration data" in text and "Main points" in text
+
+
+def test_the_pdf_carries_every_section_figure_and_table(demo_edition: Path) -> None:
+    """The PDF has a print stylesheet and layout of its own: it must still leave nothing out."""
+    html = (demo_edition / "index.html").read_text()
+    reader = PdfReader(demo_edition / "bulletin.pdf")
+    squashed = re.sub(r"\s+", "", " ".join(page.extract_text() for page in reader.pages))
+    headings = [h for h in re.findall(r'<h[23] id="[^"]+">([^<]+)</h[23]>', html) if h != "Contents"]
+    captions = [c for c in re.findall(r"<caption>([^<]+)</caption>", html) if not c.startswith("Data for")]
+    points = json.loads((demo_edition / "figures.json").read_text())["main_points"]
+    assert len([h for h in headings if h.startswith("Figure ")]) >= 6 and len(captions) >= 20
+    for line in headings + captions + points:
+        assert re.sub(r"\s+", "", html_lib.unescape(line)) in squashed, f"{line!r} is not in the PDF"
+    images = {
+        ref.idnum
+        for page in reader.pages
+        for ref in page["/Resources"].get("/XObject", {}).values()
+        if ref.get_object()["/Subtype"] == "/Image"
+    }
+    assert len(images) == len(re.findall(r"<figure ", html))
 
 
 def test_the_site_index_and_feed_list_the_edition(demo_edition: Path) -> None:
