@@ -199,7 +199,7 @@ def bench_hpi(runs: int) -> list[Figure]:
             f"{p10 / p1:.2f}× ({mib(p10)} / {mib(p1)})",
             TARGETS["hpi_memory"][1],
             p10 / p1 < 1.5,
-            "Peak resident memory (ru_maxrss) of the subprocess running `parse`, including the "
+            "Peak resident memory (VmHWM) of the subprocess running `parse`, including the "
             "interpreter and its imports (pandas, DuckDB).",
         )
     )

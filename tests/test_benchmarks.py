@@ -119,3 +119,10 @@ def test_scale_replay_process_serves_its_area_set() -> None:
         response = httpx.get(urls["nomis"] + "/api/v01/dataset/NM_162_1.data.csv",
                              params={"geography": "E47000007", "time": "latest"})  # fmt: skip
         assert response.status_code == 200 and "E47000007" in response.text
+
+
+def test_a_worker_reports_its_own_peak_not_its_parent_s(tiny_hpi: Path) -> None:
+    ballast = bytearray(600_000_000)  # a parent far larger than the worker (~150 MiB)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so resident
+    result = hpi_bench.run_worker("duckdb", tiny_hpi)
+    assert result["peak_bytes"] < len(ballast) / 2
