@@ -172,13 +172,8 @@ def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
         for set_name, codes in [*area_set.rank_sets.items(), ("bulletin", area_set.bulletin)]
         for order, code in enumerate(codes)
     ]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         for table, rows in (("area", areas), ("area_member", members), ("area_role", roles),
                             ("area_set", sets)):  # fmt: skip
             con.execute(f"DELETE FROM {table}")
             db.insert_rows(con, table, rows)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
