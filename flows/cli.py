@@ -215,12 +215,12 @@ def demo(quiet: QuietOption = False) -> None:
 def _snapshot_path() -> Path:
     """`load_settings().snapshot_path` without building the settings, for `eim query`.
 
-    Building them imports pydantic-settings and pydantic (about a third of a second) and validates
-    every setting, while a query reads only the data directory. That is read here from the same
-    sources in the same order: `EIM_DATA_DIR` (any case), then `data_dir` in `eim.toml`, then `data`.
-    When `eim.toml` cannot be read or parsed, or its `data_dir` is not a string, the settings are
-    built after all, so that they fail with their own message. A setting the query does not use is
-    not checked (an `EIM_SMTP_PORT` that is not a number stops every other command, not this one).
+    Building them imports pydantic and validates every setting, while a query reads only the data
+    directory. That is read here from the same sources in the same order: `EIM_DATA_DIR` (any
+    case), then `data_dir` in `eim.toml`, then `data`. When `eim.toml` cannot be read or parsed, or
+    its `data_dir` is not a string, the settings are built after all, so that they fail with their
+    own message. A setting the query does not use is not checked (an `EIM_SMTP_PORT` that is not a
+    number stops every other command, not this one).
     """
     import tomllib
 

@@ -2,22 +2,22 @@
 
 Every publisher's base URL is a setting, so tests, the demo and a local mirror point the same code at
 a loopback server. Secrets are `SecretStr`: their repr and str are masked, so they never reach a log.
+
+The two sources are read here and validated by a plain pydantic model, rather than through
+pydantic-settings: that library's import (asyncio, argparse, python-dotenv and its cloud secret
+providers, none of which these settings use) cost more than the rest of `eim status`'s start-up.
+Every value is still validated and converted by pydantic, with its messages.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 if TYPE_CHECKING:
     from sources.http import HttpConfig
@@ -31,16 +31,37 @@ PUBLISHER_URL_SETTINGS = {
 }
 
 
-class Settings(BaseSettings):
+ENV_PREFIX = "eim_"
+TOML_FILE = Path("eim.toml")
+
+
+def _from_environment() -> dict[str, str]:
+    """`EIM_`-prefixed variables by setting name, in any case (`EIM_DATA_DIR`, `eim_data_dir`)."""
+    return {key.lower().removeprefix(ENV_PREFIX): value for key, value in os.environ.items()
+            if key.lower().startswith(ENV_PREFIX)}  # fmt: skip
+
+
+def _from_toml() -> dict[str, Any]:
+    """`eim.toml` in the working directory, if there is one; a malformed file fails loudly."""
+    try:
+        with TOML_FILE.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+
+
+class Settings(BaseModel):
     # `eim query` finds the snapshot without building these settings (`flows.cli._snapshot_path`,
     # held to the same answers by tests/flows/test_cli.py): where `data_dir` comes from (the prefix,
     # the file, the default) and where the snapshot lies in it are written there too.
-    model_config = SettingsConfigDict(
-        env_prefix="EIM_",
-        toml_file="eim.toml",
-        extra="ignore",
+    model_config = ConfigDict(
+        extra="ignore",  # other EIM_ variables and eim.toml keys are not settings
         frozen=True,  # load_settings hands the same object to every caller
     )
+
+    def __init__(self, **values: Any) -> None:
+        """Arguments first, then the environment, then `eim.toml`, then the defaults below."""
+        super().__init__(**{**_from_toml(), **_from_environment(), **values})
 
     data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
     nomis_url: str = "https://www.nomisweb.co.uk"
@@ -81,17 +102,6 @@ class Settings(BaseSettings):
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     @property
     def warehouse_path(self) -> Path:
