@@ -216,28 +216,22 @@ def _snapshot_path() -> Path:
     """`load_settings().snapshot_path` without building the settings, for `eim query`.
 
     Building them imports pydantic and validates every setting, while a query reads only the data
-    directory. That is read here from the same sources in the same order: `EIM_DATA_DIR` (any
-    case), then `data_dir` in `eim.toml`, then `data`. When `eim.toml` cannot be read or parsed, or
-    its `data_dir` is not a string, the settings are built after all, so that they fail with their
-    own message. A setting the query does not use is not checked (an `EIM_SMTP_PORT` that is not a
-    number stops every other command, not this one).
+    directory: taken here from the same sources in the same order. When `eim.toml` cannot be read
+    or parsed, or the data directory given is not text, the settings are built after all, so that
+    they fail with their own message. A setting the query does not use is not checked (an
+    `EIM_SMTP_PORT` that is not a number stops every other command, not this one).
     """
-    import tomllib
+    from flows import setting_sources
 
-    environment = {key.lower(): value for key, value in os.environ.items()}
     try:
-        # Parsed even when the environment names the directory: the settings fail on a bad file.
-        with Path("eim.toml").open("rb") as file:
-            data_dir = environment.get("eim_data_dir", tomllib.load(file).get("data_dir", "data"))
-    except FileNotFoundError:
-        data_dir = environment.get("eim_data_dir", "data")
-    except (OSError, ValueError):  # unreadable, or not TOML
+        data_dir = setting_sources.raw_settings().get("data_dir", "data")
+    except (OSError, ValueError):  # eim.toml unreadable, or not TOML
         data_dir = None
     if not isinstance(data_dir, str):
         from flows.settings import load_settings
 
         return load_settings().snapshot_path
-    return Path(data_dir) / "published" / "warehouse.duckdb"
+    return setting_sources.snapshot_path(Path(data_dir))
 
 
 @app.command(cls=_Command)

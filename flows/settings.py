@@ -3,8 +3,8 @@
 Every publisher's base URL is a setting, so tests, the demo and a local mirror point the same code at
 a loopback server. Secrets are `SecretStr`: their repr and str are masked, so they never reach a log.
 
-The two sources are read here and validated by a plain pydantic model, rather than through
-pydantic-settings: that library's import (asyncio, argparse, python-dotenv and its cloud secret
+The two sources are read by `flows.setting_sources` and validated by a plain pydantic model, not
+through pydantic-settings: that library's import (asyncio, argparse, python-dotenv and its cloud secret
 providers, none of which these settings use) cost more than the rest of `eim status`'s start-up.
 Every value is still validated and converted by pydantic, with its messages.
 """
@@ -12,12 +12,12 @@ Every value is still validated and converted by pydantic, with its messages.
 from __future__ import annotations
 
 import functools
-import os
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from flows import setting_sources
 
 if TYPE_CHECKING:
     from sources.http import HttpConfig
@@ -31,29 +31,9 @@ PUBLISHER_URL_SETTINGS = {
 }
 
 
-ENV_PREFIX = "eim_"
-TOML_FILE = Path("eim.toml")
-
-
-def _from_environment() -> dict[str, str]:
-    """`EIM_`-prefixed variables by setting name, in any case (`EIM_DATA_DIR`, `eim_data_dir`)."""
-    return {key.lower().removeprefix(ENV_PREFIX): value for key, value in os.environ.items()
-            if key.lower().startswith(ENV_PREFIX)}  # fmt: skip
-
-
-def _from_toml() -> dict[str, Any]:
-    """`eim.toml` in the working directory, if there is one; a malformed file fails loudly."""
-    try:
-        with TOML_FILE.open("rb") as file:
-            return tomllib.load(file)
-    except FileNotFoundError:
-        return {}
-
-
 class Settings(BaseModel):
-    # `eim query` finds the snapshot without building these settings (`flows.cli._snapshot_path`,
-    # held to the same answers by tests/flows/test_cli.py): where `data_dir` comes from (the prefix,
-    # the file, the default) and where the snapshot lies in it are written there too.
+    # `eim query` finds the snapshot from `flows.setting_sources` alone (`flows.cli._snapshot_path`,
+    # held to the same answers by tests/flows/test_cli.py), so `data_dir`'s default is written there too.
     model_config = ConfigDict(
         extra="ignore",  # other EIM_ variables and eim.toml keys are not settings
         frozen=True,  # load_settings hands the same object to every caller
@@ -61,7 +41,7 @@ class Settings(BaseModel):
 
     def __init__(self, **values: Any) -> None:
         """Arguments first, then the environment, then `eim.toml`, then the defaults below."""
-        super().__init__(**{**_from_toml(), **_from_environment(), **values})
+        super().__init__(**setting_sources.raw_settings(**values))
 
     data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
     nomis_url: str = "https://www.nomisweb.co.uk"
@@ -109,7 +89,7 @@ class Settings(BaseModel):
 
     @property
     def snapshot_path(self) -> Path:
-        return self.data_dir / "published" / "warehouse.duckdb"
+        return setting_sources.snapshot_path(self.data_dir)
 
     @property
     def parquet_dir(self) -> Path:
@@ -142,9 +122,9 @@ def load_settings(**overrides: object) -> Settings:
     environment or `eim.toml` changes (reading them costs ~6 ms, ~50 times a run)."""
     if overrides:
         return Settings(**overrides)
-    toml = Path("eim.toml")
+    toml = setting_sources.TOML_FILE
     stamp = toml.stat().st_mtime_ns if toml.exists() else None
-    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("EIM_")))
+    environment = tuple(sorted(setting_sources.from_environment().items()))
     return _settings_for(environment, str(Path.cwd()), stamp)
 
 
