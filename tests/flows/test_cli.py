@@ -143,16 +143,6 @@ def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> No
     assert result.exit_code == 0
 
 
-@pytest.fixture
-def bare_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No EIM_ variable in any case, and a working directory of its own (for an eim.toml)."""
-    for key in list(os.environ):
-        if key.upper().startswith("EIM_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("environment", "toml"),
     [

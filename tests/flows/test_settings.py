@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -10,16 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from flows.settings import Settings
-
-
-@pytest.fixture
-def bare_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No EIM_ variable in any case, and a working directory of its own (for an eim.toml)."""
-    for key in list(os.environ):
-        if key.upper().startswith("EIM_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_arguments_then_environment_then_eim_toml_then_defaults(
