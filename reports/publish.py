@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports import format as fmt
 from reports.content import BuildInfo, Content, build_content
-from reports.edition import EditionData, file_sha256, latest_edition_period, read_edition
+from reports.edition import EditionData, latest_edition_period, read_edition
 from reports.render import render_files
 from warehouse.db import connect_read_only
 from warehouse.quality import blocking
@@ -157,11 +157,24 @@ def _previous(paths: Paths, period: str) -> tuple[dict | None, dict | None]:
     return manifest, json.loads(sidecar.read_text()) if sidecar.exists() else None
 
 
-def _content(paths: Paths, period: str, manifest: dict, pinned: Path | None = None) -> Content:
+@dataclass(frozen=True)
+class _Pinned:
+    """An edition as its pinned snapshot holds it, with the revisions since the previous edition,
+    and that edition's manifest and figures (to say what changed)."""
+
+    edition: EditionData
+    previous_manifest: dict | None
+    previous_figures: dict | None
+
+
+def _read_pinned(paths: Paths, period: str, pinned: Path) -> _Pinned:
     previous_manifest, previous_figures = _previous(paths, period)
     since = dt.datetime.fromisoformat(previous_manifest["pinned_at"]) if previous_manifest else None
-    edition = read_edition(pinned or paths.pinned(period), period, revisions_since=since)
-    if edition.snapshot_sha256 != manifest["snapshot_sha256"]:
+    return _Pinned(read_edition(pinned, period, revisions_since=since), previous_manifest, previous_figures)
+
+
+def _content(paths: Paths, period: str, manifest: dict, pinned: _Pinned) -> Content:
+    if pinned.edition.snapshot_sha256 != manifest["snapshot_sha256"]:
         raise PublishError(f"the pinned snapshot of {period} does not match its manifest: it was altered")
     info = BuildInfo(
         edition_number=manifest["edition"],
@@ -171,9 +184,9 @@ def _content(paths: Paths, period: str, manifest: dict, pinned: Path | None = No
         forced=manifest["forced"],
         gate_reasons=manifest["gate_reasons"],
         contact=manifest["contact"],
-        previous_period=previous_manifest["period"] if previous_manifest else None,
+        previous_period=pinned.previous_manifest["period"] if pinned.previous_manifest else None,
     )
-    return build_content(edition, info, previous_figures, paths.chart_cache)
+    return build_content(pinned.edition, info, pinned.previous_figures, paths.chart_cache)
 
 
 def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
@@ -227,9 +240,9 @@ def build_edition(
     _pin(snapshot, pinned)
     existing = [m for m in published_manifests(paths) if m["period"] != period]
     number = 1 + sum(1 for m in existing if m["period"] < period)
-    reasons = gate(
-        read_edition(pinned, period, revisions_since=None), today, check_freshness=period == latest
-    )
+    # Read once, for the gate and the content alike (the gate does not look at the revisions).
+    read = _read_pinned(paths, period, pinned)
+    reasons = gate(read.edition, today, check_freshness=period == latest)
     if period == latest:  # a jump in the newest period says nothing about a backfilled month
         reasons = sorted(dict.fromkeys(reasons + quality_blockers(pinned)))
     manifest = {
@@ -237,7 +250,7 @@ def build_edition(
         "edition": number,
         "published_on": today.isoformat(),
         "next_edition": next_edition.isoformat() if next_edition else None,
-        "snapshot_sha256": file_sha256(pinned),
+        "snapshot_sha256": read.edition.snapshot_sha256,
         "pinned_at": dt.datetime.now(dt.UTC).isoformat(),
         "demo": demo,
         "forced": bool(reasons) and force,
@@ -245,7 +258,7 @@ def build_edition(
         "contact": contact,
         "published": not reasons or force,
     }
-    content = _content(paths, period, manifest, pinned)
+    content = _content(paths, period, manifest, read)
     files = render_files(content)
     if reasons and not force:
         drafts = paths.drafts(period)
@@ -270,7 +283,7 @@ def rebuild_edition(data_dir: Path, period: str) -> dict[str, str]:
         known = ", ".join(m["period"] for m in published_manifests(paths)) or "none"
         raise PublishError(f"edition {period} has not been published; published editions: {known}")
     manifest = json.loads(paths.manifest(period).read_text())
-    files = render_files(_content(paths, period, manifest))
+    files = render_files(_content(paths, period, manifest, _read_pinned(paths, period, paths.pinned(period))))
     published = paths.site / period
     differences = {}
     for name, data in files.items():
