@@ -229,3 +229,33 @@ def test_a_second_fetch_answered_by_304s_pages_as_the_first(
 
     assert [page.record["status"] for page in again] == [304, 304, 304]
     assert [page.path for page in again] == [page.path for page in first]
+
+
+def _csv_module_rows(body: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(body.decode("utf-8-sig")))
+    header = next(reader)
+    return [dict(zip(header, values, strict=True)) for values in reader if values]
+
+
+def test_a_page_reads_as_python_s_csv_module_reads_it() -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_bytes()
+    variants = {
+        "as published": body,
+        "quoted comma": body.replace(b",Birmingham,", b',"Birmingham, City of",'),
+        "quote inside a quoted field": body.replace(b",Birmingham,", b',"The ""Birmingham"" area",'),
+        "field spanning lines": body.replace(b",Birmingham,", b',"Birmingham\nCity",'),
+        "CRLF line ends": body.replace(b"\n", b"\r\n"),
+        "byte-order mark": b"\xef\xbb\xbf" + body,
+        "blank lines": body.replace(b"\n", b"\n\n", 3),
+        "empty fields": body.replace(b",Normal Value,", b",,"),
+    }
+    for name, page in variants.items():
+        assert nomis.read_page(page, "claimant_count") == _csv_module_rows(page), name
+        wanted = {"GEOGRAPHY_NAME", "OBS_VALUE", "NOT_A_COLUMN"}
+        assert nomis.read_page(page, "claimant_count", wanted) == [
+            {"GEOGRAPHY_NAME": row["GEOGRAPHY_NAME"], "OBS_VALUE": row["OBS_VALUE"]}
+            for row in _csv_module_rows(page)
+        ], name
