@@ -572,3 +572,42 @@ def test_life_satisfaction(indicator_settings: Settings) -> None:
     assert_changes(birmingham, period="2023", value=7.38, previous=7.41, year_ago=7.41)
     assert (birmingham["lower"], birmingham["upper"]) == (approx(7.25), approx(7.51))
     assert birmingham["gap_uk"] == approx(7.38 - 7.45)
+
+
+def test_a_composite_sums_its_members_in_code_order(indicator_settings: Settings, tmp_path) -> None:
+    """Floating-point addition depends on its order, and the engine's order varies between runs (it
+    changed a composite's last digits between two builds of the same data). With members whose sum
+    in one order differs from another, stored in reverse code order, the WMCA's claimant count must
+    be their sum from Birmingham to Wolverhampton, whatever order the engine meets them in."""
+    import shutil
+    from functools import reduce
+    from operator import add
+
+    import duckdb
+
+    from warehouse.models import build_models
+
+    members = [BIRMINGHAM, COVENTRY, DUDLEY, SANDWELL, SOLIHULL, WALSALL, WOLVERHAMPTON]
+    values = [0.1, 0.2, 0.3, 1e16, 1.0, 1.0, -1e16]
+    in_code_order = reduce(add, values)
+    assert in_code_order != reduce(add, reversed(values)), "the test needs an order-sensitive sum"
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(indicator_settings.warehouse_path, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        where = ("dataset = 'claimant_count' AND series = 'claimant_count' AND period = '2026-10' "
+                 "AND geography_code IN (SELECT unnest($members))")  # fmt: skip
+        rows = con.execute(f"SELECT * FROM observation WHERE {where}", {"members": members}).fetchall()
+        columns = [d[0] for d in con.description]
+        assert sorted(r[columns.index("geography_code")] for r in rows) == members
+        con.execute(f"DELETE FROM observation WHERE {where}", {"members": members})
+        for row in sorted(rows, key=lambda r: r[columns.index("geography_code")], reverse=True):
+            row = list(row)
+            row[columns.index("value")] = values[members.index(row[columns.index("geography_code")])]
+            con.execute(f"INSERT INTO observation VALUES ({', '.join('?' * len(row))})", row)
+        build_models(con)
+        (wmca,) = con.execute(
+            "SELECT value FROM indicator_value WHERE indicator_id = 'claimant_count' "
+            "AND geography_code = ? AND period = '2026-10'",
+            [WMCA],
+        ).fetchone()
+    assert wmca == in_code_order

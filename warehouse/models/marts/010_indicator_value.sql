@@ -7,22 +7,27 @@
 --              never partial, when any member's input is missing.
 -- Denominators are taken as in force for the period: the latest one at or before it (e.g. the
 -- mid-year population estimate of the same or an earlier year), as the publishers do.
+-- Sums run in the members' code order: a sum of floating-point numbers depends on its order, and
+-- the engine's parallel order varies from run to run, which changed the last digits of a composite's
+-- figure between two builds of the same data.
 CREATE OR REPLACE TABLE indicator_value AS
-WITH member_count AS (
+-- Read once: the staging view ranks every observation, and seven parts below read it.
+WITH latest AS MATERIALIZED (FROM stg_observation_latest),
+member_count AS (
     SELECT composite_code, count(*) AS members FROM area_member GROUP BY composite_code
 ),
 published AS (
     SELECT i.indicator_id, o.geography_code, o.period, o.period_date, o.value,
            o.lower, o.upper, 'published' AS basis, o.vintage_id AS vintages
     FROM indicator i
-    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    JOIN latest o ON o.dataset = i.dataset AND o.series = i.series
     JOIN area a ON a.code = o.geography_code
     WHERE NOT a.is_composite OR i.aggregation = 'published'
 ),
 numerator AS (
     SELECT i.indicator_id, n.geography_code, n.period, n.period_date, n.value, n.vintage_id
     FROM indicator i
-    JOIN stg_observation_latest n
+    JOIN latest n
       ON n.dataset = i.numerator_dataset AND n.series = i.numerator_series
     WHERE i.aggregation = 'ratio'
 ),
@@ -48,7 +53,7 @@ ratio_parts AS (
 ratio_inputs AS (
     SELECT r.*, d.value AS denominator, d.vintage_id AS denominator_vintage
     FROM ratio_parts r
-    ASOF LEFT JOIN stg_observation_latest d
+    ASOF LEFT JOIN latest d
       ON d.dataset = r.denominator_dataset AND d.series = r.denominator_series
      AND d.geography_code = r.geography_code AND r.period_date >= d.period_date
 ),
@@ -65,21 +70,23 @@ own_ratio AS (
 member_interval AS (
     SELECT i.indicator_id, o.geography_code, o.period, (o.upper - o.lower) / 2 AS half_width
     FROM indicator i
-    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    JOIN latest o ON o.dataset = i.dataset AND o.series = i.series
     WHERE i.aggregation = 'ratio' AND o.upper IS NOT NULL
 ),
 composite_ratio AS (
     SELECT r.indicator_id, m.composite_code AS geography_code, r.period,
            min(r.period_date) AS period_date,
            CASE WHEN count(r.numerator) = any_value(mc.members)
-                 AND count(r.denominator) = any_value(mc.members) AND sum(r.denominator) > 0
-                THEN sum(r.numerator) / sum(r.denominator) * any_value(r.scale) END AS value,
+                 AND count(r.denominator) = any_value(mc.members) AND sum(r.denominator ORDER BY r.geography_code) > 0
+                THEN sum(r.numerator ORDER BY r.geography_code) / sum(r.denominator ORDER BY r.geography_code)
+                     * any_value(r.scale) END AS value,
            -- A weighted mean of independent estimates: sqrt(sum((den_i * h_i)^2)) / sum(den_i).
-           CASE WHEN count(mi.half_width) = any_value(mc.members) AND sum(r.denominator) > 0
-                THEN sqrt(sum(power(r.denominator * mi.half_width, 2))) / sum(r.denominator)
+           CASE WHEN count(mi.half_width) = any_value(mc.members) AND sum(r.denominator ORDER BY r.geography_code) > 0
+                THEN sqrt(sum(power(r.denominator * mi.half_width, 2) ORDER BY r.geography_code))
+                     / sum(r.denominator ORDER BY r.geography_code)
            END AS half_width,
-           string_agg(DISTINCT concat_ws(',', r.numerator_vintage, r.denominator_vintage), ',')
-               AS vintages
+           string_agg(DISTINCT concat_ws(',', r.numerator_vintage, r.denominator_vintage), ','
+                      ORDER BY concat_ws(',', r.numerator_vintage, r.denominator_vintage)) AS vintages
     FROM ratio_inputs r
     JOIN area_member m ON m.member_code = r.geography_code
     JOIN member_count mc ON mc.composite_code = m.composite_code
@@ -94,7 +101,7 @@ weighted_inputs AS (
            (o.upper - o.lower) / 2 AS half_width, o.vintage_id, i.denominator_dataset,
            i.denominator_series
     FROM indicator i
-    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    JOIN latest o ON o.dataset = i.dataset AND o.series = i.series
     JOIN area_member m ON m.member_code = o.geography_code
     WHERE i.aggregation = 'weighted_mean'
 ),
@@ -102,12 +109,15 @@ weighted AS (
     SELECT x.indicator_id, x.composite_code AS geography_code, x.period,
            min(x.period_date) AS period_date,
            CASE WHEN count(x.value) = any_value(mc.members) AND count(w.value) = any_value(mc.members)
-                THEN sum(x.value * w.value) / sum(w.value) END AS value,
+                THEN sum(x.value * w.value ORDER BY x.geography_code) / sum(w.value ORDER BY x.geography_code)
+           END AS value,
            CASE WHEN count(x.half_width) = any_value(mc.members) AND count(w.value) = any_value(mc.members)
-                THEN sqrt(sum(power(w.value * x.half_width, 2))) / sum(w.value) END AS half_width,
-           string_agg(DISTINCT concat_ws(',', x.vintage_id, w.vintage_id), ',') AS vintages
+                THEN sqrt(sum(power(w.value * x.half_width, 2) ORDER BY x.geography_code))
+                     / sum(w.value ORDER BY x.geography_code) END AS half_width,
+           string_agg(DISTINCT concat_ws(',', x.vintage_id, w.vintage_id), ','
+                      ORDER BY concat_ws(',', x.vintage_id, w.vintage_id)) AS vintages
     FROM weighted_inputs x
-    ASOF LEFT JOIN stg_observation_latest w
+    ASOF LEFT JOIN latest w
       ON w.dataset = x.denominator_dataset AND w.series = x.denominator_series
      AND w.geography_code = x.geography_code AND x.period_date >= w.period_date
     JOIN member_count mc ON mc.composite_code = x.composite_code
@@ -116,11 +126,11 @@ weighted AS (
 summed AS (
     SELECT i.indicator_id, m.composite_code AS geography_code, o.period,
            min(o.period_date) AS period_date,
-           CASE WHEN count(o.value) = any_value(mc.members) THEN sum(o.value) END AS value,
+           CASE WHEN count(o.value) = any_value(mc.members) THEN sum(o.value ORDER BY o.geography_code) END AS value,
            NULL::DOUBLE AS lower, NULL::DOUBLE AS upper, 'computed' AS basis,
-           string_agg(DISTINCT o.vintage_id, ',') AS vintages
+           string_agg(DISTINCT o.vintage_id, ',' ORDER BY o.vintage_id) AS vintages
     FROM indicator i
-    JOIN stg_observation_latest o ON o.dataset = i.dataset AND o.series = i.series
+    JOIN latest o ON o.dataset = i.dataset AND o.series = i.series
     JOIN area_member m ON m.member_code = o.geography_code
     JOIN member_count mc ON mc.composite_code = m.composite_code
     WHERE i.aggregation = 'sum'
