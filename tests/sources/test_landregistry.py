@@ -140,6 +140,43 @@ def test_a_row_given_twice_is_refused_naming_it(spec, tmp_path) -> None:
         landregistry.parse(spec, [path])
 
 
+def test_a_month_given_twice_under_another_day_is_refused_naming_it(spec, tmp_path) -> None:
+    lines = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text().splitlines(keepends=True)
+    path = tmp_path / "twice.csv"
+    path.write_text("".join(lines) + lines[2].replace("01/07/2026", "15/07/2026"))
+    with pytest.raises(
+        PublisherFormatError, match=r"duplicated rows, e\.g\. average_house_price for E08000025 in 2026-07"
+    ):
+        landregistry.parse(spec, [path])
+
+
+def test_two_series_of_one_name_are_refused_naming_the_first_repeat(spec) -> None:
+    first, second, third = spec.series
+    twice = spec.model_copy(
+        update={"series": (first, second, second.model_copy(update={"unit": "index"}), third)}
+    )
+    with pytest.raises(
+        PublisherFormatError, match=r"e\.g\. house_price_annual_change for E08000025 in 2026-07"
+    ):
+        landregistry.parse(twice, [FIXTURES / "UK-HPI-full-file-2026-09.csv"])
+
+
+def test_a_column_read_by_two_series_gives_both(spec) -> None:
+    first = spec.series[0]
+    both = spec.model_copy(update={"series": (*spec.series, first.model_copy(update={"name": "again"}))})
+    frame = landregistry.parse(both, [FIXTURES / "UK-HPI-full-file-2026-09.csv"])
+    by_series = frame.set_index(["geography_code", "period", "series"])["value"]
+    assert by_series[("E08000025", "2026-08", "again")] == 230127.5
+    assert list(frame["series"][:4]) == [*(series.name for series in spec.series), "again"]
+
+
+def test_no_series_is_refused(spec) -> None:
+    with pytest.raises(PublisherFormatError, match="names no series"):
+        landregistry.parse(
+            spec.model_copy(update={"series": ()}), [FIXTURES / "UK-HPI-full-file-2026-09.csv"]
+        )
+
+
 def test_renamed_column_is_refused_naming_it(spec, tmp_path) -> None:
     text = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text()
     path = tmp_path / "renamed.csv"
