@@ -48,6 +48,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
+from PIL import Image
 
 from reports import format as fmt
 
@@ -97,7 +98,6 @@ LABEL_WRAP = 18  # characters per line of a direct label
 SVG_FONT_FAMILY = "Arial, 'Helvetica Neue', Helvetica, 'DejaVu Sans', sans-serif"
 HASH_SALT = "wm-economic-impact-monitor"
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
-PNG_METADATA = {"Software": None}
 
 _LOCK = threading.RLock()
 
@@ -753,6 +753,27 @@ def render_chart(spec: ChartSpec, cache: Path | None = None) -> RenderedChart:
     return chart
 
 
+def _png(fig: Figure) -> bytes:
+    """The figure as an 8-bit RGB PNG at 2x.
+
+    matplotlib's own PNG carries an alpha channel that is opaque everywhere (the figure has a white
+    face). Without it the file is smaller, and the PDF can take the PNG's compressed rows as they are
+    (see `reports.render`) instead of decoding the image and encoding it again as colour and mask.
+    """
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=PNG_DPI)
+    width, height = (round(inches * PNG_DPI) for inches in fig.get_size_inches())
+    if len(raw.getbuffer()) != width * height * 4:
+        raise ValueError(f"chart rendered at an unexpected size, not {width} x {height} px")
+    image = Image.frombytes("RGBA", (width, height), raw.getvalue())
+    if image.getchannel("A").getextrema() != (255, 255):
+        raise ValueError("chart is not opaque: dropping its alpha channel would change it")
+    out = io.BytesIO()
+    # Pillow writes no text chunks unless asked: no software name or date to make rebuilds differ.
+    image.convert("RGB").save(out, format="png", dpi=(PNG_DPI, PNG_DPI))
+    return out.getvalue()
+
+
 def _draw(spec: ChartSpec) -> RenderedChart:
     alt = alt_text(spec)
     with _style():
@@ -760,14 +781,13 @@ def _draw(spec: ChartSpec) -> RenderedChart:
         try:
             svg_buf = io.StringIO()
             fig.savefig(svg_buf, format="svg", metadata=SVG_METADATA)
-            png_buf = io.BytesIO()
-            fig.savefig(png_buf, format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
+            png = _png(fig)
         finally:
             fig.clear()
     return RenderedChart(
         id=spec.id,
         svg=_finish_svg(svg_buf.getvalue(), spec, alt),
-        png=png_buf.getvalue(),
+        png=png,
         alt=alt,
         csv=chart_csv(spec),
     )

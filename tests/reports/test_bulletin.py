@@ -137,6 +137,33 @@ def test_the_pdf_carries_every_section_figure_and_table(demo_edition: Path) -> N
     assert len(images) == len(re.findall(r"<figure ", html))
 
 
+def test_the_pdf_charts_are_the_published_pngs_pixel_for_pixel(demo_edition: Path) -> None:
+    """Each chart goes into the PDF from its PNG's own rows (none is decoded and re-encoded): at
+    the PNG's full size, with no mask, and decoding to exactly the PNG's pixels."""
+    from PIL import Image
+
+    from reports.render import _png_rows
+
+    pngs = sorted((demo_edition / "data").glob("figure-*.png"))
+    assert len(pngs) >= 6
+    assert all(_png_rows(png.read_bytes()) is not None for png in pngs)  # the fast path applies
+    charts = {}
+    for png in pngs:
+        image = Image.open(png)
+        charts[(image.size, image.tobytes())] = png.name
+    embedded = set()
+    for page in PdfReader(demo_edition / "bulletin.pdf").pages:
+        for ref in page["/Resources"].get("/XObject", {}).values():
+            image = ref.get_object()
+            if image["/Subtype"] != "/Image":
+                continue
+            assert "/SMask" not in image and image["/ColorSpace"] == "/DeviceRGB"
+            pixels = ((image["/Width"], image["/Height"]), image.get_data())
+            assert pixels in charts, "an image in the PDF is not any chart's PNG"
+            embedded.add(charts[pixels])
+    assert embedded == {png.name for png in pngs}
+
+
 def test_the_site_index_and_feed_list_the_edition(demo_edition: Path) -> None:
     index = (demo_edition.parent / "index.html").read_text()
     assert 'href="2026-10/index.html"' in index and "Demonstration data" in index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import re
 import struct
@@ -373,6 +374,26 @@ def test_png_is_600px_at_2x_without_software_or_date(make) -> None:
     root = _root(chart.svg)
     assert height == round(2 * float(root.get("height")))
     assert b"tEXt" not in _png_chunks(chart.png) and b"Software" not in chart.png
+
+
+@pytest.mark.parametrize("make", [line_spec, bar_spec])
+def test_png_is_matplotlibs_image_without_its_opaque_alpha(make) -> None:
+    """8-bit RGB, so that the PDF can embed the PNG's rows as they are, and pixel for pixel what
+    matplotlib draws (its own PNG is RGBA, opaque everywhere)."""
+    from PIL import Image, ImageChops
+
+    spec = make()
+    png = render_chart(spec).png
+    assert png[24:26] == bytes([8, 2])  # IHDR: bit depth 8, colour type 2 (truecolour, no alpha)
+    with charts.chart_style():
+        fig = build_figure(spec)
+        matplotlib_png = io.BytesIO()
+        fig.savefig(matplotlib_png, format="png", dpi=charts.PNG_DPI)
+    theirs = Image.open(matplotlib_png)
+    assert theirs.mode == "RGBA" and theirs.getchannel("A").getextrema() == (255, 255)
+    ours = Image.open(io.BytesIO(png))
+    assert ours.mode == "RGB" and ours.size == theirs.size and ours.info["dpi"] == theirs.info["dpi"]
+    assert ImageChops.difference(ours, theirs.convert("RGB")).getbbox() is None
 
 
 # --- validation ----------------------------------------------------------------------------------------
