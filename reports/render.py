@@ -128,8 +128,11 @@ def render_pdf(content: Content) -> bytes:
     # Importing WeasyPrint and rendering allocate enough to set off several full garbage
     # collections, each walking every object the process already holds (modules, data frames, the
     # edition's content): up to a second, a fifth of the render, when `build_bulletin` runs. None of
-    # those objects is the render's garbage, so they sit it out.
-    gc.freeze()
+    # those objects is the render's garbage, so they sit it out. Where a monitor run froze them when
+    # it started, the few it made since stay in: unfreezing here would undo the run's freeze.
+    frozen_by_caller = gc.get_freeze_count() > 0
+    if not frozen_by_caller:
+        gc.freeze()
     try:
         # Imported here: it is slow to import and only the PDF needs it.
         from weasyprint import HTML as WeasyHTML
@@ -137,7 +140,8 @@ def render_pdf(content: Content) -> bytes:
         images = _chart_images(content)
         return WeasyHTML(string=html, url_fetcher=_chart_fetcher(content)).write_pdf(cache=images)
     finally:
-        gc.unfreeze()
+        if not frozen_by_caller:
+            gc.unfreeze()
 
 
 def _chart_fetcher(content: Content):
