@@ -135,6 +135,18 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list, *, verb:
     con.execute(f"{verb} INTO {table} VALUES {placeholders}", [value for row in rows for value in row])
 
 
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list) -> None:
+    """Make `table` hold exactly `rows`, unless it holds them already: the tables every run writes
+    (the areas, the indicator registry) are then left as they are instead of deleted and written
+    again. Compared as values (sorted by their text, so a difference of order or of type shows as a
+    difference and the table is written)."""
+    held = sorted((list(row) for row in con.execute(f"FROM {table}").fetchall()), key=repr)
+    if held == sorted((list(row) for row in rows), key=repr):
+        return
+    con.execute(f"DELETE FROM {table}")
+    insert_rows(con, table, rows)
+
+
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     row = con.execute("SELECT value FROM warehouse_meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None

@@ -159,8 +159,8 @@ def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet
 
 
 def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
-    """Replace the area tables with this area set, in one transaction (one statement per table:
-    every run writes them)."""
+    """Replace the area tables with this area set, in one transaction (one statement per table,
+    and none for a table that holds these rows already: every run writes them)."""
     areas = [
         (area.code, area.name, area.label, area.level, bool(area.members), order)
         for order, area in enumerate(area_set.areas)
@@ -175,5 +175,4 @@ def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
     with db.transaction(con):
         for table, rows in (("area", areas), ("area_member", members), ("area_role", roles),
                             ("area_set", sets)):  # fmt: skip
-            con.execute(f"DELETE FROM {table}")
-            db.insert_rows(con, table, rows)
+            db.replace_rows(con, table, rows)

@@ -10,6 +10,8 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from warehouse import db
+
 REGISTRY = resources.files("warehouse") / "indicators.yaml"
 CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 SECTIONS = ("labour_market", "pay", "business", "output", "prices", "levelling_up")
@@ -85,27 +87,22 @@ def load_registry() -> dict[str, Indicator]:
 
 
 def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM indicator")
-        for ind in registry.values():
-            con.execute(
-                "INSERT INTO indicator VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    ind.id, ind.title, ind.section, ind.core, ind.unit, ind.polarity, ind.decimals,
-                    ind.cadence, CADENCE_MONTHS[ind.cadence],
-                    ind.source and ind.source.dataset, ind.source and ind.source.series,
-                    ind.aggregation,
-                    ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
-                    # A weighted mean's weight is its denominator: sum(w * x) / sum(w).
-                    (ind.denominator or ind.weight) and (ind.denominator or ind.weight).dataset,
-                    (ind.denominator or ind.weight) and (ind.denominator or ind.weight).series,
-                    ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
-                    list(ind.levels), ind.definition, list(ind.caveats), ind.phrase,
-                ],
-            )  # fmt: skip
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    """Replace the indicator table with the registry, in one statement, or none when it holds the
+    registry already (every run writes it)."""
+    rows = [
+        [
+            ind.id, ind.title, ind.section, ind.core, ind.unit, ind.polarity, ind.decimals,
+            ind.cadence, CADENCE_MONTHS[ind.cadence],
+            ind.source and ind.source.dataset, ind.source and ind.source.series,
+            ind.aggregation,
+            ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
+            # A weighted mean's weight is its denominator: sum(w * x) / sum(w).
+            (ind.denominator or ind.weight) and (ind.denominator or ind.weight).dataset,
+            (ind.denominator or ind.weight) and (ind.denominator or ind.weight).series,
+            ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
+            list(ind.levels), ind.definition, list(ind.caveats), ind.phrase,
+        ]
+        for ind in registry.values()
+    ]  # fmt: skip
+    with db.transaction(con):
+        db.replace_rows(con, "indicator", rows)

@@ -140,3 +140,30 @@ def test_a_custom_area_file_needs_no_code_change(eim_env: Path, tmp_path: Path, 
         "E08000031",
     )
     assert areas.bulletin[0] == "LOCAL-BLACK-COUNTRY" and "E12000001" in areas.rank_sets["regions"]
+
+
+def test_the_area_and_registry_tables_are_written_only_when_they_change(tmp_path: Path, monkeypatch) -> None:
+    """Every run writes the areas and the registry; a table that holds its rows already is left
+    alone, and another area set replaces every row."""
+    from warehouse import db
+    from warehouse.geography import write_areas
+    from warehouse.registry import load_registry, write_registry
+
+    written: list[str] = []
+    insert_rows = db.insert_rows
+    monkeypatch.setattr(db, "insert_rows", lambda con, table, rows, **kw: (
+        written.append(table), insert_rows(con, table, rows, **kw)))  # fmt: skip
+    west_midlands, greater_manchester = load_area_file("west-midlands"), load_area_file("greater-manchester")
+    with db.connect(tmp_path / "warehouse.duckdb") as con:
+        write_areas(con, west_midlands)
+        write_registry(con, load_registry())
+        assert written == ["area", "area_member", "area_role", "area_set", "indicator"]
+        written.clear()
+        write_areas(con, west_midlands)
+        write_registry(con, load_registry())
+        assert written == []
+        write_areas(con, greater_manchester)
+        assert written == ["area", "area_member", "area_role", "area_set"]
+        codes = {row[0] for row in con.execute("SELECT code FROM area").fetchall()}
+        assert codes == {area.code for area in greater_manchester.areas}
+        assert con.execute("SELECT code FROM area_role WHERE role = 'focus'").fetchone() == (GMCA,)
