@@ -137,10 +137,9 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
             # The host did not answer earlier in this run; asking again only delays the report.
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
         outcome = fetch(dataset_id)
-        if steps.already_loaded(settings, outcome):
-            # Nothing new: only the fetch's provenance is recorded, which needs no task of its own.
-            return steps.load_dataset(settings, outcome, None)
-        return load(outcome)
+        # Nothing new: only the fetch's provenance is recorded, which needs no task of its own.
+        unchanged = steps.record_if_unchanged(settings, outcome)
+        return unchanged if unchanged is not None else load(outcome)
     except PublisherError as error:
         get_run_logger().error("%s", error)
         steps.record_failure(settings, dataset_id, error)

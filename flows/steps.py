@@ -271,10 +271,17 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
     return FetchOutcome(dataset_id, spec.publisher, pages)
 
 
-def already_loaded(settings: Settings, outcome: FetchOutcome) -> bool:
-    """True when exactly these bodies were loaded before: nothing new upstream."""
+def record_if_unchanged(settings: Settings, outcome: FetchOutcome) -> LoadResult | None:
+    """When exactly these bodies were loaded before (nothing new upstream), record the fetch's
+    provenance and the run, and return the result; None when there is something to load."""
     with db.connect(settings.warehouse_path) as con:
-        return vintage_exists(con, outcome.vintage_id)
+        if not vintage_exists(con, outcome.vintage_id):
+            return None
+        with db.transaction(con):  # one commit for both records
+            result = record_unchanged(con, outcome.dataset, [page.record for page in outcome.pages])
+            record_run(con, outcome.dataset, "unchanged", vintage_id=result.vintage_id,
+                       rows_new=result.rows_new)  # fmt: skip
+        return result
 
 
 def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
@@ -285,16 +292,10 @@ def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
     return frame
 
 
-def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame | None) -> LoadResult:
-    """Load a parsed vintage; with no frame, record that nothing changed upstream."""
+def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame) -> LoadResult:
+    """Load a parsed vintage (one already held is recorded as unchanged)."""
     records = [page.record for page in outcome.pages]
     with db.connect(settings.warehouse_path) as con:
-        if frame is None:
-            with db.transaction(con):  # one commit for both records
-                result = record_unchanged(con, outcome.dataset, records)
-                record_run(con, outcome.dataset, "unchanged", vintage_id=result.vintage_id,
-                           rows_new=result.rows_new)  # fmt: skip
-            return result
         result = load_vintage(
             con,
             dataset=outcome.dataset,

@@ -257,8 +257,9 @@ def load(settings: Settings, datasets: Iterable[str]) -> dict[str, steps.LoadRes
         patch.setattr(ons_api, "RATE_LIMITS", ())  # no waiting on loopback
         for dataset in datasets:
             outcome = steps.fetch_dataset(settings, dataset)
-            frame = None if steps.already_loaded(settings, outcome) else steps.parse_dataset(outcome)
-            results[dataset] = steps.load_dataset(settings, outcome, frame)
+            results[dataset] = steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
+                settings, outcome, steps.parse_dataset(outcome)
+            )
     return results
 
 

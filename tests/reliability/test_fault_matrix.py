@@ -149,8 +149,7 @@ def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
     """What the flow's fetch and load tasks do for one dataset: (loaded|unchanged|failed|crashed, detail)."""
     try:
         outcome = steps.fetch_dataset(settings, dataset)
-        if steps.already_loaded(settings, outcome):
-            steps.load_dataset(settings, outcome, None)
+        if steps.record_if_unchanged(settings, outcome) is not None:
             return "unchanged", ""
         result = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         return ("unchanged" if result.unchanged else "loaded"), f"{result.rows_new} new rows"

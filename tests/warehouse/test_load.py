@@ -10,8 +10,9 @@ from warehouse import db
 
 def _load(settings: Settings, dataset: str):
     outcome = steps.fetch_dataset(settings, dataset)
-    frame = None if steps.already_loaded(settings, outcome) else steps.parse_dataset(outcome)
-    return steps.load_dataset(settings, outcome, frame)
+    return steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
+        settings, outcome, steps.parse_dataset(outcome)
+    )
 
 
 def _count(settings: Settings, sql: str) -> int:

@@ -89,8 +89,9 @@ def _rerun_with_a_revision(
     loaded = {}
     for dataset in ("claimant_count", "population"):
         outcome = steps.fetch_dataset(settings, dataset)
-        frame = None if steps.already_loaded(settings, outcome) else steps.parse_dataset(outcome)
-        loaded[dataset] = steps.load_dataset(settings, outcome, frame)
+        loaded[dataset] = steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
+            settings, outcome, steps.parse_dataset(outcome)
+        )
     assert (loaded["claimant_count"].rows_new, loaded["claimant_count"].unchanged) == (1, False)
     assert loaded["population"].unchanged
     steps.build(settings)
