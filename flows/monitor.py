@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -223,16 +224,15 @@ def _wanted(datasets: list[str] | None) -> list[str]:
     return datasets or list(catalog.datasets)
 
 
+@cache
 def _freeze_long_lived_objects() -> None:
     """Python's full garbage collections walk every object the process holds, and a run's process
-    holds hundreds of thousands for good (Prefect, pandas, DuckDB, WeasyPrint and the rest): ~0.3 s
-    a pass, several passes in a cold run and, at moments that depend on what the process did before,
-    half a no-change run. Frozen when a run starts, after a collection (so that no garbage is kept;
-    in a later run of the same process it walks only what the earlier runs left), they sit every
-    pass of the run out; what the run creates is collected as usual. The freeze is not undone: a
-    frozen object is still freed when its last reference goes, and only a reference cycle among
-    frozen objects would be kept, not one the run made."""
-    gc.collect()
+    holds hundreds of thousands for good (Prefect, pandas, DuckDB and the rest): ~0.3 s a pass,
+    several passes in a cold run and, at moments that depend on what the process did before, half
+    a no-change run. Frozen when the process's first run starts, they sit every later pass out;
+    what runs create is collected as usual. Once per process and without a collection first (which
+    would cost a pass itself): the freeze is never undone, and a frozen object is still freed when
+    its last reference goes; only a reference cycle already garbage at that moment is kept."""
     gc.freeze()
 
 

@@ -128,8 +128,8 @@ def render_pdf(content: Content) -> bytes:
     # Importing WeasyPrint and rendering allocate enough to set off several full garbage
     # collections, each walking every object the process already holds (modules, data frames, the
     # edition's content): up to a second, a fifth of the render, when `build_bulletin` runs. None of
-    # those objects is the render's garbage, so they sit it out. Where a monitor run froze them when
-    # it started, the few it made since stay in: unfreezing here would undo the run's freeze.
+    # those objects is the render's garbage, so they sit it out. Where a monitor run froze them for
+    # good, the few made since stay in: unfreezing here would undo that freeze.
     frozen_by_caller = gc.get_freeze_count() > 0
     if not frozen_by_caller:
         gc.freeze()
