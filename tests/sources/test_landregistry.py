@@ -130,22 +130,17 @@ def test_parse_returns_the_observation_dtypes_in_area_month_series_order(spec) -
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
-def test_a_row_given_twice_is_refused_naming_it(spec, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("line", "old", "new", "period"),
+    [(3, "Birmingham", "Birmingham again", "2026-08"), (2, "01/07/2026", "15/07/2026", "2026-07")],
+    ids=["the same day", "another day of the month"],
+)
+def test_a_row_given_twice_is_refused_naming_it(spec, tmp_path, line, old, new, period) -> None:
     lines = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text().splitlines(keepends=True)
     path = tmp_path / "twice.csv"
-    path.write_text("".join(lines) + lines[3].replace("Birmingham", "Birmingham again"))
+    path.write_text("".join(lines) + lines[line].replace(old, new))
     with pytest.raises(
-        PublisherFormatError, match=r"duplicated rows, e\.g\. average_house_price for E08000025 in 2026-08"
-    ):
-        landregistry.parse(spec, [path])
-
-
-def test_a_month_given_twice_under_another_day_is_refused_naming_it(spec, tmp_path) -> None:
-    lines = (FIXTURES / "UK-HPI-full-file-2026-09.csv").read_text().splitlines(keepends=True)
-    path = tmp_path / "twice.csv"
-    path.write_text("".join(lines) + lines[2].replace("01/07/2026", "15/07/2026"))
-    with pytest.raises(
-        PublisherFormatError, match=r"duplicated rows, e\.g\. average_house_price for E08000025 in 2026-07"
+        PublisherFormatError, match=rf"duplicated rows, e\.g\. average_house_price for E08000025 in {period}"
     ):
         landregistry.parse(spec, [path])
 
