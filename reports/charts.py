@@ -757,8 +757,7 @@ def _png(fig: Figure) -> bytes:
     """The figure as an 8-bit RGB PNG at 2x.
 
     matplotlib's own PNG carries an alpha channel that is opaque everywhere (the figure has a white
-    face). Without it the file is smaller, and the PDF can take the PNG's compressed rows as they are
-    (see `reports.render`) instead of decoding the image and encoding it again as colour and mask.
+    face). Without it the file is smaller, and the PDF holds the chart as colour alone, with no mask.
     """
     raw = io.BytesIO()
     fig.savefig(raw, format="rgba", dpi=PNG_DPI)

@@ -287,8 +287,6 @@ def rebuild_edition(data_dir: Path, period: str) -> dict[str, str]:
     published = paths.site / period
     differences = {}
     for name, data in files.items():
-        if name.endswith(".pdf"):
-            continue  # the PDF carries its creation time; its content comes from the same HTML
         current = published / name
         if not current.exists():
             differences[name] = "missing from the published edition"

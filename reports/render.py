@@ -1,20 +1,20 @@
 """Render an edition's content to its files: HTML, PDF, Markdown, JSON sidecar and CSVs.
 
-HTML, Markdown and JSON are byte-for-byte reproducible from the same snapshot and manifest (no
-clock, no randomness); the PDF embeds its own creation metadata, so only its content is.
+Every file is byte-for-byte reproducible from the same snapshot and manifest: no clock (the PDF's
+creation date is the edition's publication date), no randomness, no font that depends on the machine.
 """
 
 from __future__ import annotations
 
 import csv
-import functools
-import gc
-import hashlib
+import datetime as dt
+import importlib.util
 import io
 import json
-import logging
 import re
-import struct
+import tempfile
+from importlib import resources
+from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -80,12 +80,11 @@ def _sources_by_indicator(content: Content) -> list[dict]:
     return list(rows.values())
 
 
-def _context(content: Content, *, pdf: bool) -> dict:
+def _context(content: Content) -> dict:
     charts = [chart for section in content.sections for chart in section.charts]
     previous = content.info.previous_period
     return {
         "c": content,
-        "pdf": pdf,
         "published": date_words(content.info.published),
         "next_edition": date_words(content.info.next_edition),
         "previous_label": fmt.period_label(previous) if previous else "",
@@ -98,8 +97,8 @@ def _context(content: Content, *, pdf: bool) -> dict:
 
 def render_files(content: Content) -> dict[str, bytes]:
     """Every file of the edition, by path relative to the edition's folder."""
-    html = HTML.get_template("bulletin.html.j2").render(_context(content, pdf=False))
-    markdown = MARKDOWN.get_template("bulletin.md.j2").render(_context(content, pdf=False))
+    html = HTML.get_template("bulletin.html.j2").render(_context(content))
+    markdown = MARKDOWN.get_template("bulletin.md.j2").render(_context(content))
     sidecar = json.dumps(content.sidecar(), indent=2, ensure_ascii=False, default=str) + "\n"
     files = {
         "index.html": html.encode(),
@@ -119,118 +118,99 @@ def render_files(content: Content) -> dict[str, bytes]:
     return files
 
 
-def render_pdf(content: Content) -> bytes:
-    # Font-subsetting notices are about WeasyPrint's internals, not the edition.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-
-    html = HTML.get_template("bulletin.html.j2").render(_context(content, pdf=True))
-    # Importing WeasyPrint and rendering allocate enough to set off several full garbage
-    # collections, each walking every object the process already holds (modules, data frames, the
-    # edition's content): up to a second, a fifth of the render, when `build_bulletin` runs. None of
-    # those objects is the render's garbage, so they sit it out. Where a monitor run froze them for
-    # good, the few made since stay in: unfreezing here would undo that freeze.
-    frozen_by_caller = gc.get_freeze_count() > 0
-    if not frozen_by_caller:
-        gc.freeze()
-    try:
-        # Imported here: it is slow to import and only the PDF needs it.
-        from weasyprint import HTML as WeasyHTML
-
-        images = _chart_images(content)
-        return WeasyHTML(string=html, url_fetcher=_chart_fetcher(content)).write_pdf(cache=images)
-    finally:
-        if not frozen_by_caller:
-            gc.unfreeze()
+PDF_TEMPLATE = "bulletin.typ"
 
 
-def _chart_fetcher(content: Content):
-    """WeasyPrint's fetcher for the template's `chart:<id>` images, and for nothing else.
-
-    The PNGs go to WeasyPrint as they are, not as base64 data URIs that would make the page ten
-    times longer to parse and be decoded again; no other URL is fetched, and a chart that cannot be
-    served stops the render rather than leaving a gap in the PDF. A chart `_chart_images` has
-    already made into a PDF image is not fetched at all.
-    """
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    pngs = {f"chart:{chart.spec.id}": chart.rendered.png for s in content.sections for chart in s.charts}
-
-    class ChartFetcher(URLFetcher):
-        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
-            return URLFetcherResponse(url, pngs[url], {"Content-Type": "image/png"})
-
-    return ChartFetcher(fail_on_errors=True)
+def _fonts() -> Path:
+    """DejaVu Sans as matplotlib ships it, the charts' own font: the PDF is set in it whatever the
+    machine has installed (system fonts are ignored), so it is the same on every machine."""
+    matplotlib = importlib.util.find_spec("matplotlib")
+    if matplotlib is None or not matplotlib.submodule_search_locations:
+        raise RuntimeError("matplotlib is not installed: its DejaVu Sans font sets the PDF")
+    return Path(matplotlib.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
 
 
-def _chart_images(content: Content) -> dict:
-    """WeasyPrint's image cache, primed by URL with every chart whose PNG rows can go into the PDF
-    as they are (see `_png_rows`); any other chart is fetched and converted by WeasyPrint. The
-    primed images have WeasyPrint's default image options (no dpi cap, no re-compression), which
-    is all `render_pdf` asks for."""
-    embedded_png = _embedded_png_class()
-    images: dict = {}
+def _table(table) -> dict:
+    return {"caption": table.caption, "columns": table.columns, "rows": table.rows}
+
+
+def pdf_document(content: Content) -> dict:
+    """The edition as the PDF's template reads it: values only (the template has the words), with
+    each chart as the name of its PNG file."""
+    context = _context(content)
+    sections = []
     for section in content.sections:
-        for chart in section.charts:
-            rows = _png_rows(chart.rendered.png)
-            if rows is not None:
-                url = f"chart:{chart.spec.id}"
-                images[url] = embedded_png(url, chart.rendered.png, rows, images)
-    return images
+        tables = list(section.tables)
+        if section.id == "levelling_up":
+            tables = [t for t in (content.levelling_up_metrics, content.funding_table) if t] + tables
+        charts = [
+            {
+                "heading": f"Figure {chart.number}: {chart.spec.title}",
+                "subtitle": chart.spec.subtitle,
+                "file": f"{chart.spec.id}.png",
+                "alt": chart.rendered.alt,
+                "source": chart.source,
+            }
+            for chart in section.charts
+        ]
+        sections.append({"heading": section.heading, "reading": section.reading, "charts": charts,
+                         "tables": [_table(t) for t in tables]})  # fmt: skip
+    sources = {
+        "caption": "Sources, release dates and statistical status of each indicator",
+        "columns": ["Indicator", "Source", "Released", "Status", "Caveats"],
+        "rows": [
+            {
+                "area": s["title"],
+                "focus": False,
+                "cells": [s["sources"], s["released"], s["status"], s["caveats"]],
+            }
+            for s in context["sources_by_indicator"]
+        ],
+    }
+    info = content.info
+    return {
+        "title": content.title,
+        "period_label": content.period_label,
+        "demo": info.demo,
+        "forced": info.forced,
+        "gate_reasons": info.gate_reasons,
+        "edition_number": info.edition_number,
+        "published": context["published"],
+        "next_edition": context["next_edition"],
+        "snapshot": content.edition.snapshot_sha256[:12],
+        "focus": content.edition.focus.name,
+        "contact": info.contact,
+        "main_points": content.main_points,
+        "sections": sections,
+        "previous": context["previous_label"] or None,
+        "changes": content.changes,
+        "uncertainty": UNCERTAINTY_LINE,
+        "sources": sources,
+        "glossary": [list(entry) for entry in content.glossary],
+    }
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+def render_pdf(content: Content) -> bytes:
+    """The bulletin as a tagged PDF (PDF/UA-1), typeset by Typst from `templates/bulletin.typ`.
 
-
-def _png_rows(png: bytes) -> bytes | None:
-    """The compressed rows (the IDAT data) of an 8-bit RGB, non-interlaced PNG with no transparent
-    colour, or None for any other PNG.
-
-    Those rows are what a PDF image with PNG predictors holds, as they are: an RGB chart goes into
-    the PDF without being decoded. (An RGBA one could not: the PDF wants its alpha on its own.)
+    Its creation date is the edition's publication date, so the same edition gives the same bytes.
     """
-    if not png.startswith(PNG_SIGNATURE):
-        return None
-    rows = []
-    pos = len(PNG_SIGNATURE)
-    while pos + 8 <= len(png):
-        length, kind = struct.unpack_from(">I4s", png, pos)
-        data = png[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            _width, _height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", data)
-            if (depth, colour, interlace) != (8, 2, 0):
-                return None
-        elif kind == b"tRNS":
-            return None
-        elif kind == b"IDAT":
-            rows.append(data)
-        elif kind == b"IEND":
-            return b"".join(rows) or None
-        pos += length + 12  # length, type, data and CRC
-    return None
+    import typst  # imported here: only the PDF needs it
 
-
-@functools.cache
-def _embedded_png_class() -> type:
-    from PIL import Image
-    from weasyprint.images import RasterImage
-
-    class EmbeddedPNG(RasterImage):
-        """A chart whose PNG rows become its PDF image as they are.
-
-        WeasyPrint decodes a PNG and encodes it again only to take compressed rows back out of the
-        copy: a fifth of the bulletin's render for its charts. The rows it would get decode to the
-        same pixels; for the charts, which Pillow wrote with the same settings, they are the same
-        bytes, so the PDF is too.
-        """
-
-        def __init__(self, url: str, png: bytes, rows: bytes, cache: dict) -> None:
-            header_only = Image.open(io.BytesIO(png))  # the pixels are never decoded
-            image_id = hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()  # WeasyPrint's id
-            super().__init__(header_only, image_id, png, cache=cache)
-            self._rows = rows
-
-        def _get_png_data(self, pillow_image) -> bytes:
-            return self._rows
-
-    return EmbeddedPNG
+    published = dt.datetime.combine(content.info.published, dt.time(), tzinfo=dt.UTC)
+    with tempfile.TemporaryDirectory(prefix="eim-pdf-") as folder:
+        root = Path(folder)
+        template = root / PDF_TEMPLATE
+        template.write_bytes((resources.files("reports") / "templates" / PDF_TEMPLATE).read_bytes())
+        for section in content.sections:
+            for chart in section.charts:
+                (root / f"{chart.spec.id}.png").write_bytes(chart.rendered.png)
+        return typst.compile(
+            str(template),
+            root=str(root),
+            font_paths=[str(_fonts())],
+            ignore_system_fonts=True,
+            sys_inputs={"edition": json.dumps(pdf_document(content), ensure_ascii=False, default=str)},
+            pdf_standards=["ua-1"],
+            timestamp=int(published.timestamp()),
+        )

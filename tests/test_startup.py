@@ -14,7 +14,7 @@ import pytest
 
 from flows.settings import Settings
 
-HEAVY = ("prefect", "matplotlib", "weasyprint", "jinja2", "httpx", "rich")
+HEAVY = ("prefect", "matplotlib", "typst", "jinja2", "httpx", "rich")
 
 
 def _imported(args: list[str], modules: tuple[str, ...]) -> list[str]:

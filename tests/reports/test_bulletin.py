@@ -7,11 +7,13 @@ import html as html_lib
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import duckdb
 import time_machine
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject
 from typer.testing import CliRunner
 
 from flows import steps
@@ -138,15 +140,12 @@ def test_the_pdf_carries_every_section_figure_and_table(demo_edition: Path) -> N
 
 
 def test_the_pdf_charts_are_the_published_pngs_pixel_for_pixel(demo_edition: Path) -> None:
-    """Each chart goes into the PDF from its PNG's own rows (none is decoded and re-encoded): at
-    the PNG's full size, with no mask, and decoding to exactly the PNG's pixels."""
+    """Each chart is in the PDF at its PNG's full size, with no mask, decoding to exactly the PNG's
+    pixels: nothing is resampled or lost on the way."""
     from PIL import Image
-
-    from reports.render import _png_rows
 
     pngs = sorted((demo_edition / "data").glob("figure-*.png"))
     assert len(pngs) >= 6
-    assert all(_png_rows(png.read_bytes()) is not None for png in pngs)  # the fast path applies
     charts = {}
     for png in pngs:
         image = Image.open(png)
@@ -157,11 +156,56 @@ def test_the_pdf_charts_are_the_published_pngs_pixel_for_pixel(demo_edition: Pat
             image = ref.get_object()
             if image["/Subtype"] != "/Image":
                 continue
-            assert "/SMask" not in image and image["/ColorSpace"] == "/DeviceRGB"
+            space = image["/ColorSpace"]
+            components = 3 if space == "/DeviceRGB" else space[1].get_object()["/N"]  # or ICC-based
+            assert "/SMask" not in image and components == 3
             pixels = ((image["/Width"], image["/Height"]), image.get_data())
             assert pixels in charts, "an image in the PDF is not any chart's PNG"
             embedded.add(charts[pixels])
     assert embedded == {png.name for png in pngs}
+
+
+def _structure(node, found: Counter, alts: list[str]) -> None:
+    node = node.get_object()
+    if not isinstance(node, DictionaryObject):
+        return
+    if "/S" in node:
+        found[node["/S"]] += 1
+        if node["/S"] == "/Figure":
+            alts.append(str(node.get("/Alt", "")))
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, ArrayObject) else [kids] if kids is not None else []:
+        _structure(kid, found, alts)
+
+
+def test_the_pdf_is_tagged_for_assistive_technology(demo_edition: Path) -> None:
+    """PDF/UA-1, as public-sector documents must be accessible: its language and title, and a
+    structure tree with the page's headings, every table with header cells, and every chart a
+    figure with its alternative text."""
+    reader = PdfReader(demo_edition / "bulletin.pdf")
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en-GB" and root["/MarkInfo"]["/Marked"]
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert reader.metadata.title == "West Midlands Economic Impact Monitor: October 2026"
+    assert "<pdfuaid:part>1</pdfuaid:part>" in root["/Metadata"].get_object().get_data().decode()
+    found: Counter = Counter()
+    alts: list[str] = []
+    _structure(root["/StructTreeRoot"], found, alts)
+    html = (demo_edition / "index.html").read_text()
+    assert found["/H1"] == 1
+    assert found["/H2"] == html.count("<h2 ") - 1  # all but the page's contents list
+    assert found["/Table"] == found["/THead"] == html.count("<table") - html.count("<caption>Data for")
+    assert found["/TH"] >= 5 * found["/Table"]
+    charts_alt = [
+        html_lib.unescape(a) for a in re.findall(r'<desc id="figure-\d+-desc">([^<]+)</desc>', html)
+    ]
+    assert len(charts_alt) == html.count("<figure ") and alts == charts_alt
+
+
+def test_the_pdf_is_dated_by_the_edition_not_the_clock(demo_edition: Path) -> None:
+    """Its creation date is the publication date, so a rebuild gives the same bytes."""
+    info = PdfReader(demo_edition / "bulletin.pdf").metadata
+    assert info["/CreationDate"] == info["/ModDate"] == f"D:{DEMO_TODAY:%Y%m%d}000000Z"
 
 
 def test_the_site_index_and_feed_list_the_edition(demo_edition: Path) -> None:
@@ -241,6 +285,17 @@ def test_publisher_strings_are_escaped_everywhere(demo_data_dir: Settings, tmp_p
     feed = (settings.site_dir / "feed.atom").read_text()
     assert "<script>" not in feed and "&lt;script&gt;" in feed
     assert "<script>alert(1)</script>" in pdf_text(edition / "bulletin.pdf")
+
+
+def test_publisher_strings_are_text_not_markup_in_the_pdf(demo_data_dir: Settings, tmp_path: Path) -> None:
+    """The PDF's template reads the edition as data: Typst markup in a publisher's string is printed."""
+    settings = fresh_copy(demo_data_dir, tmp_path)
+    name = '#panic("injected") *b* $x$ ] //'
+    con = duckdb.connect(str(settings.snapshot_path))
+    con.execute("UPDATE area SET short_name = ? WHERE code = 'E47000007'", [name])
+    con.close()
+    result = steps.build_bulletin(settings, today=DEMO_TODAY)
+    assert name in pdf_text(result.folder / "bulletin.pdf")
 
 
 def test_an_invalid_period_is_a_clear_error(tmp_path: Path) -> None:
