@@ -16,6 +16,10 @@ from pathlib import Path
 import duckdb
 
 MIGRATIONS = resources.files("warehouse") / "migrations"
+# New warehouses are written in DuckDB's v1.4 storage format, the one analysts' tools bundling DuckDB
+# 1.4 or 1.5 can open: the published snapshot is then a copy of the file (`warehouse.snapshot`), not
+# a rewrite of every table. A warehouse made before keeps its format until it is rebuilt.
+STORAGE_VERSION = "v1.4.0"
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -33,7 +37,7 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection with the schema migrated; closed (and checkpointed) on exit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise WarehouseError(

@@ -2,8 +2,7 @@
 
 The copy is written beside the target and renamed over it, so an analyst's open connection keeps
 the old, complete file and never blocks the writer, and a new connection sees the new, complete one.
-It is written in DuckDB's v1.4 storage format so that analysts' tools bundling DuckDB 1.4 or 1.5
-can open it.
+It is in DuckDB's v1.4 storage format so that analysts' tools bundling DuckDB 1.4 or 1.5 can open it.
 """
 
 from __future__ import annotations
@@ -15,14 +14,45 @@ from pathlib import Path
 
 import duckdb
 
-SNAPSHOT_STORAGE_VERSION = "v1.4.0"
+from warehouse import db
+
+SNAPSHOT_STORAGE_VERSION = db.STORAGE_VERSION
 
 
 def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
+    """Copy the warehouse to `snapshot`, whole and checkpointed, then rename it into place.
+
+    A warehouse in the snapshot's storage format is copied as a file (a few milliseconds); one in
+    another format (made before warehouses were written in it) is rewritten table by table into it.
+    Call it with the warehouse closed in this process (`db.held_open` ended): the run holds the
+    writer lock, so nothing else writes it meanwhile.
+    """
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     partial = snapshot.with_name(f".{snapshot.name}.next")
     for leftover in (partial, partial.with_name(partial.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    if _checkpointed_storage_version(warehouse).startswith(SNAPSHOT_STORAGE_VERSION):
+        shutil.copyfile(warehouse, partial)
+    else:
+        _rewrite(warehouse, partial)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, snapshot)
+    return snapshot
+
+
+def _checkpointed_storage_version(warehouse: Path) -> str:
+    """The warehouse's storage format, once everything written is in the file itself; "" if the
+    file alone is not the whole warehouse (a write-ahead log is left beside it)."""
+    with db.connect(warehouse) as con:
+        con.execute("FORCE CHECKPOINT")
+        version = con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()[0]
+    return "" if warehouse.with_name(warehouse.name + ".wal").exists() else str(version or "")
+
+
+def _rewrite(warehouse: Path, partial: Path) -> None:
     con = duckdb.connect(":memory:")
     try:
         con.execute("ATTACH ? AS source (READ_ONLY)", [str(warehouse)])
@@ -32,10 +62,6 @@ def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
         con.execute("DETACH source")
     finally:
         con.close()
-    with open(partial, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, snapshot)
-    return snapshot
 
 
 # The tables analysts most often want outside DuckDB: Parquet is readable by any tool and version.

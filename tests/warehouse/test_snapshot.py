@@ -231,6 +231,41 @@ def test_a_failed_publish_leaves_the_old_snapshot(
     assert _subset(_state_in_new_process(target), NEW_STATE) == NEW_STATE
 
 
+def _storage_version(path: Path) -> str:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()[0]
+
+
+def test_a_warehouse_in_the_snapshot_format_is_published_as_a_copy_of_its_file(
+    loaded_settings: Settings, nomis_server: NomisFixtureServer
+) -> None:
+    """New warehouses are written in the snapshot's format, so nothing is rewritten to publish one."""
+    _rerun_with_a_revision(loaded_settings, nomis_server, publish=False)
+    version = _storage_version(loaded_settings.warehouse_path)
+    assert version.startswith(snapshot_module.SNAPSHOT_STORAGE_VERSION)
+    snapshot_module.publish_snapshot(loaded_settings.warehouse_path, loaded_settings.snapshot_path)
+    assert _sha256(loaded_settings.snapshot_path) == _sha256(loaded_settings.warehouse_path)
+    assert _subset(_state_in_new_process(loaded_settings.snapshot_path), NEW_STATE) == NEW_STATE
+
+
+def test_a_warehouse_in_another_format_is_rewritten_in_the_snapshot_s(tmp_path: Path) -> None:
+    """A warehouse made before warehouses were written in the snapshot's format still publishes one
+    that old clients can open, with every table."""
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "published" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:  # DuckDB's own default format
+        con.execute("CREATE TABLE example AS SELECT range AS n FROM range(3)")
+    assert not _storage_version(warehouse).startswith(snapshot_module.SNAPSHOT_STORAGE_VERSION)
+
+    snapshot_module.publish_snapshot(warehouse, snapshot)
+
+    assert _storage_version(snapshot).startswith(snapshot_module.SNAPSHOT_STORAGE_VERSION)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT sum(n) FROM example").fetchone()[0] == 3
+    assert _leftovers(snapshot) == []
+
+
 # --- Old clients: DuckDB 1.4 / 1.5, as bundled by DBeaver, R and older notebooks --------------------
 
 OLD_CLIENTS = ("1.4.5", "1.5.6")  # the newest 1.4.x (LTS) and 1.5.x on PyPI when this was written
