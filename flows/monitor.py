@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -128,8 +130,11 @@ class RunSummary:
         return ", ".join(parts)
 
 
-def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
-    """One dataset; a failure is recorded (and alerted when it is the second in a row), never raised."""
+def _fetch_and_load(
+    dataset_id: str, summary: RunSummary, confirmed: list[steps.FetchOutcome]
+) -> LoadResult | None:
+    """One dataset; a failure is recorded (and alerted when it is the second in a row), never raised.
+    A fetch that brought nothing new is added to `confirmed`, for `_record_confirmed`."""
     settings = load_settings()
     publisher = default_catalog().get(dataset_id).publisher
     host = httpx.URL(settings.base_url(publisher)).host
@@ -138,9 +143,10 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
             # The host did not answer earlier in this run; asking again only delays the report.
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
         outcome = fetch(dataset_id)
-        # Nothing new: only the fetch's provenance is recorded, which needs no task of its own.
-        unchanged = steps.record_if_unchanged(settings, outcome)
-        return unchanged if unchanged is not None else load(outcome)
+        if (unchanged := steps.unchanged(settings, outcome)) is not None:
+            confirmed.append(outcome)
+            return unchanged
+        return load(outcome)
     except PublisherError as error:
         get_run_logger().error("%s", error)
         steps.record_failure(settings, dataset_id, error)
@@ -152,6 +158,18 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary) -> LoadResult | None:
         return None
 
 
+@contextmanager
+def _record_confirmed() -> Iterator[list[steps.FetchOutcome]]:
+    """Collect the fetches that brought nothing new, and record their provenance together when the
+    block ends, however it ends: nothing needs those records before, and a transaction for each
+    was most of a no-change run's time in the warehouse."""
+    confirmed: list[steps.FetchOutcome] = []
+    try:
+        yield confirmed
+    finally:
+        steps.record_unchanged_fetches(load_settings(), confirmed)
+
+
 def _ingest(wanted: list[str]) -> RunSummary:
     """Fetch and load each dataset; one failing publisher never stops the others."""
     logger = get_run_logger()
@@ -159,17 +177,19 @@ def _ingest(wanted: list[str]) -> RunSummary:
     summary = RunSummary()
     with db.held_open(settings.warehouse_path):
         prepare()
-        for dataset_id in wanted:
-            result = _fetch_and_load(dataset_id, summary)
-            if result is None:
-                continue
-            (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
-            logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
-                        f"{result.rows_new} new or revised values")  # fmt: skip
-    if summary.loaded or steps.snapshot_stale(settings):
+        with _record_confirmed() as confirmed:
+            for dataset_id in wanted:
+                result = _fetch_and_load(dataset_id, summary, confirmed)
+                if result is None:
+                    continue
+                (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
+                logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
+                            f"{result.rows_new} new or revised values")  # fmt: skip
+        behind = None if summary.loaded else steps.publication_behind(settings)
+    if summary.loaded or behind == "snapshot":
         build_models()
         publish_snapshot()
-    elif steps.parquet_stale(settings):
+    elif behind == "parquet":
         export_parquet()
     return summary
 
@@ -255,7 +275,7 @@ def monitor_run(datasets: list[str] | None = None) -> State:
         summary = _ingest(_wanted(datasets))
         # A bulletin when there is something new, or the newest month's edition was not built from
         # this snapshot (a first run, or a run killed before it published) and nothing failed.
-        behind = steps.edition_stale(settings) and not summary.failed
+        behind = not summary.loaded and not summary.failed and steps.edition_stale(settings)
         if settings.snapshot_path.exists() and (summary.loaded or behind):
             _publish_and_send(summary)
         elif done := complete_publication():
@@ -285,9 +305,9 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
         prepare()
         while pending:
             landed = []
-            with db.held_open(settings.warehouse_path):
+            with db.held_open(settings.warehouse_path), _record_confirmed() as confirmed:
                 for dataset_id in list(pending):
-                    result = _fetch_and_load(dataset_id, summary)
+                    result = _fetch_and_load(dataset_id, summary, confirmed)
                     if result is not None and not result.unchanged:
                         landed.append(dataset_id)
                         pending.remove(dataset_id)

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ from warehouse.load import (
     load_vintage,
     record_run,
     record_unchanged,
+    record_unchanged_runs,
     vintage_exists,
     vintage_id_for,
 )
@@ -115,22 +116,23 @@ def writer_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def snapshot_stale(settings: Settings) -> bool:
-    """True when the analysts' snapshot is older than the warehouse's newest load (a run was killed
-    between loading and publishing): the next run must finish the job even if nothing is new."""
+def publication_behind(settings: Settings) -> str | None:
+    """What a killed run left behind the warehouse, for the next run to finish even if nothing is
+    new: "snapshot" when the analysts' snapshot is older than the warehouse's newest load (killed
+    between loading and publishing), "parquet" when the Parquet exports are not of the snapshot
+    (killed between swapping in the snapshot and swapping the Parquet link), else None.
+
+    Reads the snapshot once; the warehouse on a short connection, which costs little while the run
+    holds the warehouse open (`db.held_open`)."""
     if not settings.snapshot_path.exists():
-        return True
-    with db.connect_read_only(settings.warehouse_path) as con:
+        return "snapshot"
+    with db.connect(settings.warehouse_path) as con:
         held = loaded_up_to(con)
     with db.connect_read_only(settings.snapshot_path) as con:
-        return held != loaded_up_to(con)
-
-
-def parquet_stale(settings: Settings) -> bool:
-    """True when the Parquet exports are not of the current snapshot (a run was killed between
-    swapping in the snapshot and swapping the Parquet link)."""
-    snapshot = settings.snapshot_path
-    return snapshot.exists() and not parquet_current(snapshot, settings.parquet_dir)
+        published = loaded_up_to(con)
+    if held != published:
+        return "snapshot"
+    return None if parquet_current(settings.parquet_dir, published) else "parquet"
 
 
 def export_parquet(settings: Settings) -> Path:
@@ -271,17 +273,25 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
     return FetchOutcome(dataset_id, spec.publisher, pages)
 
 
-def record_if_unchanged(settings: Settings, outcome: FetchOutcome) -> LoadResult | None:
-    """When exactly these bodies were loaded before (nothing new upstream), record the fetch's
-    provenance and the run, and return the result; None when there is something to load."""
+def unchanged(settings: Settings, outcome: FetchOutcome) -> LoadResult | None:
+    """The result of a fetch that brought exactly the bodies of a vintage loaded before (nothing
+    new upstream); None when there is something to load. Nothing is written here: the run records
+    such fetches together (`record_unchanged_fetches`)."""
     with db.connect(settings.warehouse_path) as con:
         if not vintage_exists(con, outcome.vintage_id):
             return None
-        with db.transaction(con):  # one commit for both records
-            result = record_unchanged(con, outcome.dataset, [page.record for page in outcome.pages])
-            record_run(con, outcome.dataset, "unchanged", vintage_id=result.vintage_id,
-                       rows_new=result.rows_new)  # fmt: skip
-        return result
+    return LoadResult(outcome.dataset, outcome.vintage_id, 0, 0, unchanged=True)
+
+
+def record_unchanged_fetches(settings: Settings, outcomes: Sequence[FetchOutcome]) -> list[LoadResult]:
+    """Record the provenance of fetches that brought nothing new, and a run of each dataset, in
+    one transaction."""
+    if not outcomes:
+        return []
+    with db.connect(settings.warehouse_path) as con, db.transaction(con):
+        results = record_unchanged(con, {o.dataset: [page.record for page in o.pages] for o in outcomes})
+        record_unchanged_runs(con, results)
+    return results
 
 
 def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:

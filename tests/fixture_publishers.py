@@ -250,17 +250,20 @@ def settings_for(data_dir: Path, base_url: str, area: str = "west-midlands") -> 
         return Settings()
 
 
+def fetch_and_load(settings: Settings, dataset: str) -> steps.LoadResult:
+    """What a run does for one dataset: fetch it, then record the fetch if it brought nothing new,
+    else parse and load it."""
+    outcome = steps.fetch_dataset(settings, dataset)
+    if steps.unchanged(settings, outcome) is not None:
+        return steps.record_unchanged_fetches(settings, [outcome])[0]
+    return steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
+
+
 def load(settings: Settings, datasets: Iterable[str]) -> dict[str, steps.LoadResult]:
     """Fetch, parse and load each dataset as a run does (an unchanged fetch is recorded, not parsed)."""
-    results = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ons_api, "RATE_LIMITS", ())  # no waiting on loopback
-        for dataset in datasets:
-            outcome = steps.fetch_dataset(settings, dataset)
-            results[dataset] = steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
-                settings, outcome, steps.parse_dataset(outcome)
-            )
-    return results
+        return {dataset: fetch_and_load(settings, dataset) for dataset in datasets}
 
 
 def build_and_publish(settings: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -57,8 +57,8 @@ def last_fetch_records(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str
     return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
 
-def _insert_fetches(con: duckdb.DuckDBPyConnection, vintage_id: str, records: Sequence[dict]) -> None:
-    rows = [
+def _fetch_rows(vintage_id: str, records: Sequence[dict]) -> list[list]:
+    return [
         [
             r["publisher"], r["dataset"], vintage_id, r["page"], r["url"],
             json.dumps(r["params"], sort_keys=True), r["request_key"], r["status"],
@@ -67,18 +67,23 @@ def _insert_fetches(con: duckdb.DuckDBPyConnection, vintage_id: str, records: Se
         ]
         for r in records
     ]  # fmt: skip
-    db.insert_rows(con, "fetch_log", rows, verb="INSERT OR IGNORE")
 
 
 def record_unchanged(
-    con: duckdb.DuckDBPyConnection, dataset: str, fetch_records: Sequence[dict]
-) -> LoadResult:
-    """Nothing new upstream: keep the provenance of this fetch (304s included), load nothing."""
-    vintage_id = vintage_id_for(dataset, [r["sha256"] for r in fetch_records])
-    if not vintage_exists(con, vintage_id):
-        raise ValueError(f"{dataset}: vintage {vintage_id[:12]} was never loaded")
-    _insert_fetches(con, vintage_id, fetch_records)
-    return LoadResult(dataset, vintage_id, 0, 0, unchanged=True)
+    con: duckdb.DuckDBPyConnection, fetches: Mapping[str, Sequence[dict]]
+) -> list[LoadResult]:
+    """Nothing new upstream for these datasets (their fetch records by dataset): keep the
+    provenance of each fetch (304s included) and load nothing. One statement for them all: a
+    no-change run confirms every dataset, and a statement each cost more than the check itself."""
+    results, rows = [], []
+    for dataset, records in fetches.items():
+        vintage_id = vintage_id_for(dataset, [r["sha256"] for r in records])
+        if not vintage_exists(con, vintage_id):
+            raise ValueError(f"{dataset}: vintage {vintage_id[:12]} was never loaded")
+        rows += _fetch_rows(vintage_id, records)
+        results.append(LoadResult(dataset, vintage_id, 0, 0, unchanged=True))
+    db.insert_rows(con, "fetch_log", rows, verb="INSERT OR IGNORE")
+    return results
 
 
 def load_vintage(
@@ -98,7 +103,7 @@ def load_vintage(
     con.execute("BEGIN TRANSACTION")
     try:
         if vintage_exists(con, vintage_id):
-            result = record_unchanged(con, dataset, fetch_records)
+            [result] = record_unchanged(con, {dataset: fetch_records})
             con.execute("COMMIT")
             return result
         fetched_at = max(r["fetched_at"] for r in fetch_records)
@@ -111,7 +116,7 @@ def load_vintage(
                 release_date, version, len(fetch_records), len(observations),
             ],
         )  # fmt: skip
-        _insert_fetches(con, vintage_id, fetch_records)
+        db.insert_rows(con, "fetch_log", _fetch_rows(vintage_id, fetch_records), verb="INSERT OR IGNORE")
         con.register("staged_observation", observations)
         try:
             rows_new = con.execute(
@@ -154,3 +159,10 @@ def record_run(
         "INSERT INTO dataset_run VALUES (?, ?, ?, ?, ?, ?)",
         [dataset, dt.datetime.now(dt.UTC), outcome, vintage_id, rows_new, error],
     )
+
+
+def record_unchanged_runs(con: duckdb.DuckDBPyConnection, results: Sequence[LoadResult]) -> None:
+    """`record_run` of "unchanged" for each of `results`, in one statement."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [[r.dataset, now, "unchanged", r.vintage_id, r.rows_new, None] for r in results]
+    db.insert_rows(con, "dataset_run", rows)

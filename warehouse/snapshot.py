@@ -86,16 +86,10 @@ def loaded_up_to(con: duckdb.DuckDBPyConnection) -> str:
     return str(con.execute("SELECT max(loaded_at) FROM vintage").fetchone()[0])
 
 
-def parquet_current(snapshot: Path, link: Path) -> bool:
-    """True when the Parquet link points at an export of this snapshot's newest load."""
+def parquet_current(link: Path, snapshot_loaded_up_to: str) -> bool:
+    """True when the Parquet link points at an export of the snapshot whose newest load is given."""
     stamp = link / PARQUET_STAMP
-    if not snapshot.exists() or not stamp.exists():
-        return False
-    con = duckdb.connect(str(snapshot), read_only=True)
-    try:
-        return stamp.read_text() == loaded_up_to(con)
-    finally:
-        con.close()
+    return stamp.exists() and stamp.read_text() == snapshot_loaded_up_to
 
 
 def publish_parquet(snapshot: Path, link: Path) -> Path:

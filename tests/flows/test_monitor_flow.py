@@ -107,3 +107,9 @@ def test_ingest_loads_every_dataset_then_downloads_no_body(
         assert sorted(second.result().unchanged) == sorted(default_catalog().datasets)
         bodies = [(path, status) for path, status in server.responses if status == 200]
         assert bodies == [], f"a second ingest downloaded bodies: {bodies}"
+        # Each dataset's run and each 304 are recorded, all of them together at the end of the loop.
+        with db.connect(Settings().warehouse_path) as con:
+            runs = con.execute("SELECT dataset FROM dataset_run WHERE outcome = 'unchanged'").fetchall()
+            confirmations = con.execute("SELECT count(*) FROM fetch_log WHERE status = 304").fetchone()[0]
+        assert sorted(dataset for (dataset,) in runs) == sorted(default_catalog().datasets)
+        assert confirmations == sum(1 for _, status in server.responses if status == 304) > 0

@@ -149,7 +149,8 @@ def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
     """What the flow's fetch and load tasks do for one dataset: (loaded|unchanged|failed|crashed, detail)."""
     try:
         outcome = steps.fetch_dataset(settings, dataset)
-        if steps.record_if_unchanged(settings, outcome) is not None:
+        if steps.unchanged(settings, outcome) is not None:
+            steps.record_unchanged_fetches(settings, [outcome])
             return "unchanged", ""
         result = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         return ("unchanged" if result.unchanged else "loaded"), f"{result.rows_new} new rows"

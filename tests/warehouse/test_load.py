@@ -5,14 +5,8 @@ from __future__ import annotations
 from flows import steps
 from flows.settings import Settings
 from tests.conftest import FIXTURES, NomisFixtureServer
+from tests.fixture_publishers import fetch_and_load
 from warehouse import db
-
-
-def _load(settings: Settings, dataset: str):
-    outcome = steps.fetch_dataset(settings, dataset)
-    return steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
-        settings, outcome, steps.parse_dataset(outcome)
-    )
 
 
 def _count(settings: Settings, sql: str) -> int:
@@ -22,8 +16,8 @@ def _count(settings: Settings, sql: str) -> int:
 
 def test_loading_the_same_body_twice_changes_nothing(fixture_settings: Settings) -> None:
     steps.prepare_warehouse(fixture_settings)
-    first = _load(fixture_settings, "claimant_count")
-    second = _load(fixture_settings, "claimant_count")
+    first = fetch_and_load(fixture_settings, "claimant_count")
+    second = fetch_and_load(fixture_settings, "claimant_count")
 
     assert (first.rows_new, first.unchanged) == (80, False)
     assert (second.rows_new, second.unchanged) == (0, True)
@@ -38,7 +32,7 @@ def test_a_revised_value_is_a_new_row_and_the_old_one_stays(
     fixture_settings: Settings, nomis_server: NomisFixtureServer
 ) -> None:
     steps.prepare_warehouse(fixture_settings)
-    _load(fixture_settings, "claimant_count")
+    fetch_and_load(fixture_settings, "claimant_count")
     revised = (
         (FIXTURES / "nomis" / "NM_162_1.data.csv")
         .read_text()
@@ -48,7 +42,7 @@ def test_a_revised_value_is_a_new_row_and_the_old_one_stays(
         )
     )
     nomis_server.serve("NM_162_1", revised)
-    result = _load(fixture_settings, "claimant_count")
+    result = fetch_and_load(fixture_settings, "claimant_count")
 
     assert (result.rows_new, result.unchanged) == (1, False)
     assert _count(fixture_settings, "SELECT count(*) FROM observation") == 81
@@ -67,7 +61,7 @@ def test_a_revised_value_is_a_new_row_and_the_old_one_stays(
 
 def test_provenance_is_recorded(fixture_settings: Settings) -> None:
     steps.prepare_warehouse(fixture_settings)
-    _load(fixture_settings, "population")
+    fetch_and_load(fixture_settings, "population")
     with db.connect(fixture_settings.warehouse_path) as con:
         url, params, status, sha, raw_path, size = con.execute(
             "SELECT url, params, status, sha256, raw_path, bytes FROM fetch_log"

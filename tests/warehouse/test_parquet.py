@@ -41,20 +41,22 @@ def test_a_reader_of_the_old_export_keeps_complete_files(loaded_settings: Settin
 
 
 def test_an_export_of_an_older_snapshot_is_caught_up(loaded_settings: Settings) -> None:
-    """A run killed between swapping in the snapshot and swapping the Parquet link."""
+    """A run killed between loading and publishing, then between swapping in the snapshot and
+    swapping the Parquet link: each time the next run knows what is left to do."""
     import duckdb
 
     from warehouse.snapshot import publish_snapshot
 
-    assert not steps.parquet_stale(loaded_settings)
+    assert steps.publication_behind(loaded_settings) is None
     con = duckdb.connect(str(loaded_settings.warehouse_path))
     try:  # a later load, then only the snapshot published
         con.execute("UPDATE vintage SET loaded_at = loaded_at + INTERVAL 1 DAY WHERE dataset = 'population'")
     finally:
         con.close()
+    assert steps.publication_behind(loaded_settings) == "snapshot"
     publish_snapshot(loaded_settings.warehouse_path, loaded_settings.snapshot_path)
-    assert steps.parquet_stale(loaded_settings)
+    assert steps.publication_behind(loaded_settings) == "parquet"
 
     steps.export_parquet(loaded_settings)
 
-    assert not steps.parquet_stale(loaded_settings)
+    assert steps.publication_behind(loaded_settings) is None

@@ -18,6 +18,7 @@ import pytest
 from flows import steps
 from flows.settings import Settings
 from tests.conftest import FIXTURES, NomisFixtureServer
+from tests.fixture_publishers import fetch_and_load
 from warehouse import snapshot as snapshot_module
 from warehouse.docs import EXAMPLE_QUERIES
 
@@ -88,10 +89,7 @@ def _rerun_with_a_revision(
     steps.prepare_warehouse(settings)
     loaded = {}
     for dataset in ("claimant_count", "population"):
-        outcome = steps.fetch_dataset(settings, dataset)
-        loaded[dataset] = steps.record_if_unchanged(settings, outcome) or steps.load_dataset(
-            settings, outcome, steps.parse_dataset(outcome)
-        )
+        loaded[dataset] = fetch_and_load(settings, dataset)
     assert (loaded["claimant_count"].rows_new, loaded["claimant_count"].unchanged) == (1, False)
     assert loaded["population"].unchanged
     steps.build(settings)
