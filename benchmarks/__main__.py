@@ -86,9 +86,9 @@ def bench_flow(runs: int) -> tuple[list[Figure], dict]:
             f"moved to {data['months'][1]} (the claimant count's new month; the other publishers unchanged), "
             "the new bodies made by the replay server before the clock starts. Datasets that loaded "
             f"something new in the update: {', '.join(loaded) or 'none'}. A new month is a new edition: "
-            "the update rebuilds the models, the snapshot and its Parquet, and renders the whole bulletin "
-            "(HTML, Markdown, JSON, CSVs and the WeasyPrint PDF, its largest part); only the charts whose "
-            "data changed are drawn again (the others come from the chart cache).",
+            "the update rebuilds the models, the snapshot (a copy of the warehouse's file) and its "
+            "Parquet, and renders the whole bulletin (HTML, Markdown, JSON, CSVs and the Typst PDF); "
+            "only the charts whose data changed are drawn again (the others come from the chart cache).",
         ),
         Figure(
             "watch_latency",

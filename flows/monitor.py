@@ -1,4 +1,5 @@
-"""The monitor's end-to-end run: fetch → load → model → publish snapshot → render the bulletin.
+"""The monitor's end-to-end run: fetch → load → model → publish snapshot → render the bulletin
+(with the snapshot's Parquet exports written alongside).
 
 Each task wraps a plain function from `flows.steps`. A dataset whose publisher fails is recorded
 and skipped, the others still load, and the run ends Failed so that operators see it.
@@ -70,7 +71,7 @@ def build_models() -> list[str]:
 
 @task(timeout_seconds=300, cache_policy=NO_CACHE)
 def publish_snapshot() -> Path:
-    return steps.publish(load_settings())
+    return steps.publish_analysts_snapshot(load_settings())
 
 
 @task(timeout_seconds=300, cache_policy=NO_CACHE)
@@ -170,8 +171,10 @@ def _record_confirmed() -> Iterator[list[steps.FetchOutcome]]:
         steps.record_unchanged_fetches(load_settings(), confirmed)
 
 
-def _ingest(wanted: list[str]) -> RunSummary:
-    """Fetch and load each dataset; one failing publisher never stops the others."""
+def _ingest(wanted: list[str]) -> tuple[RunSummary, bool]:
+    """Fetch and load each dataset (one failing publisher never stops the others), then model and
+    publish the snapshot when something is new or a killed run left it behind. With the summary:
+    whether the Parquet exports are due, for the caller to write when it suits it."""
     logger = get_run_logger()
     settings = load_settings()
     summary = RunSummary()
@@ -189,9 +192,24 @@ def _ingest(wanted: list[str]) -> RunSummary:
     if summary.loaded or behind == "snapshot":
         build_models()
         publish_snapshot()
-    elif behind == "parquet":
-        export_parquet()
-    return summary
+    return summary, bool(summary.loaded) or behind is not None
+
+
+@contextmanager
+def _exporting_parquet(due: bool) -> Iterator[None]:
+    """Write the Parquet exports from the snapshot while the block runs, and wait for them before it
+    ends (inside the writer lock); their failure fails the run. The bulletin is built from its own
+    pinned copy of the snapshot meanwhile, and the export is DuckDB's work, off Python's lock: it
+    takes the second core instead of time on the first."""
+    if not due:
+        yield
+        return
+    export = export_parquet.submit()
+    try:
+        yield
+    finally:
+        export.wait()
+    export.result()
 
 
 def _publish_and_send(summary: RunSummary) -> None:
@@ -263,7 +281,10 @@ ALERTS = {"on_failure": [_alert_on_failure], "on_crashed": [_alert_on_failure]}
 def ingest_flow(datasets: list[str] | None = None) -> State:
     _freeze_long_lived_objects()
     with steps.writer_lock(load_settings()):
-        return _finish(_ingest(_wanted(datasets)))
+        summary, parquet_due = _ingest(_wanted(datasets))
+        if parquet_due:
+            export_parquet()
+        return _finish(summary)
 
 
 @flow(name="eim-run", description="Fetch, load, model, publish and send the Economic Impact Monitor.",
@@ -272,14 +293,15 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     _freeze_long_lived_objects()
     settings = load_settings()
     with steps.writer_lock(settings):
-        summary = _ingest(_wanted(datasets))
-        # A bulletin when there is something new, or the newest month's edition was not built from
-        # this snapshot (a first run, or a run killed before it published) and nothing failed.
-        behind = not summary.loaded and not summary.failed and steps.edition_stale(settings)
-        if settings.snapshot_path.exists() and (summary.loaded or behind):
-            _publish_and_send(summary)
-        elif done := complete_publication():
-            get_run_logger().warning("Completed an interrupted publication: %s", done)
+        summary, parquet_due = _ingest(_wanted(datasets))
+        with _exporting_parquet(parquet_due):
+            # A bulletin when there is something new, or the newest month's edition was not built
+            # from this snapshot (a first run, or a run killed before it published) and nothing failed.
+            behind = not summary.loaded and not summary.failed and steps.edition_stale(settings)
+            if settings.snapshot_path.exists() and (summary.loaded or behind):
+                _publish_and_send(summary)
+            elif done := complete_publication():
+                get_run_logger().warning("Completed an interrupted publication: %s", done)
     return _finish(summary)
 
 
@@ -315,7 +337,8 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
                 summary.loaded.extend(landed)
                 build_models()
                 publish_snapshot()
-                _publish_and_send(summary)
+                with _exporting_parquet(due=True):
+                    _publish_and_send(summary)
             if not pending or time.monotonic() + poll_seconds > deadline:
                 break
             time.sleep(poll_seconds)

@@ -343,10 +343,14 @@ def build(settings: Settings) -> list[str]:
         return build_models(con)
 
 
+def publish_analysts_snapshot(settings: Settings) -> Path:
+    return publish_snapshot(settings.warehouse_path, settings.snapshot_path)
+
+
 def publish(settings: Settings) -> Path:
     """The analysts' snapshot, then Parquet files of the indicator tables, each swapped in whole."""
-    snapshot = publish_snapshot(settings.warehouse_path, settings.snapshot_path)
-    publish_parquet(snapshot, settings.parquet_dir)
+    snapshot = publish_analysts_snapshot(settings)
+    export_parquet(settings)
     return snapshot
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flows import steps
 from flows.settings import Settings
 from sources.catalog import default_catalog
 from sources.replay import ReplayServer
@@ -34,6 +35,8 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
     assert state.is_completed(), state.message
     summary = state.result()
     assert sorted(summary.loaded) == sorted(default_catalog().datasets)
+    # The Parquet exports, written while the bulletin was built, are of the snapshot by the run's end.
+    assert steps.publication_behind(Settings()) is None
     html = summary.bulletin.read_text()
     assert summary.bulletin == Settings().site_dir / "2026-10" / "index.html"
     assert "Demonstration data — not official statistics" in html
