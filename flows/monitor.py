@@ -50,8 +50,8 @@ def _transient(task, task_run, state) -> bool:
     timeout_seconds=900,
     cache_policy=NO_CACHE,
 )
-def fetch(dataset_id: str) -> steps.FetchOutcome:
-    return steps.fetch_dataset(load_settings(), dataset_id)
+def fetch(dataset_id: str, history: steps.FetchHistory) -> steps.FetchOutcome:
+    return steps.fetch_dataset(load_settings(), dataset_id, history)
 
 
 @task(timeout_seconds=900, cache_policy=NO_CACHE)
@@ -131,11 +131,30 @@ class RunSummary:
         return ", ".join(parts)
 
 
-def _fetch_and_load(
-    dataset_id: str, summary: RunSummary, confirmed: list[steps.FetchOutcome]
-) -> LoadResult | None:
-    """One dataset; a failure is recorded (and alerted when it is the second in a row), never raised.
-    A fetch that brought nothing new is added to `confirmed`, for `_record_confirmed`."""
+@dataclass
+class _Sweep:
+    """One pass over the datasets: the fetch history, read once at its start, and the fetches that
+    brought nothing new, recorded together at its end (`_sweep`)."""
+
+    history: steps.FetchHistory
+    confirmed: list[steps.FetchOutcome] = field(default_factory=list)
+
+
+@contextmanager
+def _sweep() -> Iterator[_Sweep]:
+    """A pass over the datasets; its confirmed fetches are recorded when it ends, however it ends:
+    nothing needs those records before, and a transaction for each was most of a no-change run's
+    time in the warehouse."""
+    settings = load_settings()
+    sweep = _Sweep(steps.read_fetch_history(settings))
+    try:
+        yield sweep
+    finally:
+        steps.record_unchanged_fetches(settings, sweep.confirmed)
+
+
+def _fetch_and_load(dataset_id: str, summary: RunSummary, sweep: _Sweep) -> LoadResult | None:
+    """One dataset; a failure is recorded (and alerted when it is the second in a row), never raised."""
     settings = load_settings()
     publisher = default_catalog().get(dataset_id).publisher
     host = httpx.URL(settings.base_url(publisher)).host
@@ -143,9 +162,9 @@ def _fetch_and_load(
         if host in summary.unreachable_hosts:
             # The host did not answer earlier in this run; asking again only delays the report.
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
-        outcome = fetch(dataset_id)
-        if (unchanged := steps.unchanged(settings, outcome)) is not None:
-            confirmed.append(outcome)
+        outcome = fetch(dataset_id, sweep.history)
+        if (unchanged := steps.unchanged(outcome, sweep.history)) is not None:
+            sweep.confirmed.append(outcome)
             return unchanged
         return load(outcome)
     except PublisherError as error:
@@ -159,18 +178,6 @@ def _fetch_and_load(
         return None
 
 
-@contextmanager
-def _record_confirmed() -> Iterator[list[steps.FetchOutcome]]:
-    """Collect the fetches that brought nothing new, and record their provenance together when the
-    block ends, however it ends: nothing needs those records before, and a transaction for each
-    was most of a no-change run's time in the warehouse."""
-    confirmed: list[steps.FetchOutcome] = []
-    try:
-        yield confirmed
-    finally:
-        steps.record_unchanged_fetches(load_settings(), confirmed)
-
-
 def _ingest(wanted: list[str]) -> tuple[RunSummary, bool]:
     """Fetch and load each dataset (one failing publisher never stops the others), then model and
     publish the snapshot when something is new or a killed run left it behind. With the summary:
@@ -180,9 +187,9 @@ def _ingest(wanted: list[str]) -> tuple[RunSummary, bool]:
     summary = RunSummary()
     with db.held_open(settings.warehouse_path):
         prepare()
-        with _record_confirmed() as confirmed:
+        with _sweep() as sweep:
             for dataset_id in wanted:
-                result = _fetch_and_load(dataset_id, summary, confirmed)
+                result = _fetch_and_load(dataset_id, summary, sweep)
                 if result is None:
                     continue
                 (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
@@ -327,9 +334,9 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
         prepare()
         while pending:
             landed = []
-            with db.held_open(settings.warehouse_path), _record_confirmed() as confirmed:
+            with db.held_open(settings.warehouse_path), _sweep() as sweep:
                 for dataset_id in list(pending):
-                    result = _fetch_and_load(dataset_id, summary, confirmed)
+                    result = _fetch_and_load(dataset_id, summary, sweep)
                     if result is not None and not result.unchanged:
                         landed.append(dataset_id)
                         pending.remove(dataset_id)

@@ -39,13 +39,13 @@ from sources.http import make_client
 from warehouse import db
 from warehouse.geography import AreaSet, load_area_file, write_areas
 from warehouse.load import (
+    FetchHistory,
     LoadResult,
-    last_fetch_records,
+    fetch_history,
     load_vintage,
     record_run,
     record_unchanged,
     record_unchanged_runs,
-    vintage_exists,
     vintage_id_for,
 )
 from warehouse.models import build_models
@@ -122,17 +122,18 @@ def publication_behind(settings: Settings) -> str | None:
     between loading and publishing), "parquet" when the Parquet exports are not of the snapshot
     (killed between swapping in the snapshot and swapping the Parquet link), else None.
 
-    Reads the snapshot once; the warehouse on a short connection, which costs little while the run
-    holds the warehouse open (`db.held_open`)."""
+    Exports of the warehouse's newest load mean the snapshot holds it too (a snapshot is replaced
+    only by a copy of the warehouse, before its exports are), so the snapshot is opened only when
+    they lag. The warehouse is read on a short connection, which costs little while the run holds
+    it open (`db.held_open`)."""
     if not settings.snapshot_path.exists():
         return "snapshot"
     with db.connect(settings.warehouse_path) as con:
         held = loaded_up_to(con)
+    if parquet_current(settings.parquet_dir, held):
+        return None
     with db.connect_read_only(settings.snapshot_path) as con:
-        published = loaded_up_to(con)
-    if held != published:
-        return "snapshot"
-    return None if parquet_current(settings.parquet_dir, published) else "parquet"
+        return "snapshot" if loaded_up_to(con) != held else "parquet"
 
 
 def export_parquet(settings: Settings) -> Path:
@@ -240,11 +241,17 @@ def prepare_warehouse(settings: Settings) -> None:
         write_registry(con, load_registry())
 
 
-def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
+def read_fetch_history(settings: Settings) -> FetchHistory:
+    """Earlier fetches and the vintages held, for every dataset: read once per run (or per round of
+    the release watch), not once per dataset."""
+    with db.connect(settings.warehouse_path) as con:
+        return fetch_history(con)
+
+
+def fetch_dataset(settings: Settings, dataset_id: str, history: FetchHistory) -> FetchOutcome:
     """Fetch one dataset into the raw archive, conditionally on what was fetched last time."""
     spec = default_catalog().get(dataset_id)
-    with db.connect(settings.warehouse_path) as con:
-        last = last_fetch_records(con, dataset_id)
+    last = history.last_records(dataset_id)
 
     def previous(request_key: str) -> ArchivedPage | None:
         record = last.get(request_key)
@@ -273,13 +280,12 @@ def fetch_dataset(settings: Settings, dataset_id: str) -> FetchOutcome:
     return FetchOutcome(dataset_id, spec.publisher, pages)
 
 
-def unchanged(settings: Settings, outcome: FetchOutcome) -> LoadResult | None:
+def unchanged(outcome: FetchOutcome, history: FetchHistory) -> LoadResult | None:
     """The result of a fetch that brought exactly the bodies of a vintage loaded before (nothing
     new upstream); None when there is something to load. Nothing is written here: the run records
     such fetches together (`record_unchanged_fetches`)."""
-    with db.connect(settings.warehouse_path) as con:
-        if not vintage_exists(con, outcome.vintage_id):
-            return None
+    if outcome.vintage_id not in history.vintages:
+        return None
     return LoadResult(outcome.dataset, outcome.vintage_id, 0, 0, unchanged=True)
 
 

@@ -43,18 +43,33 @@ def vintage_exists(con: duckdb.DuckDBPyConnection, vintage_id: str) -> bool:
     return bool(con.execute("SELECT 1 FROM vintage WHERE vintage_id = ?", [vintage_id]).fetchone())
 
 
-def last_fetch_records(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, dict]:
-    """The newest good (200) fetch record per request, to send its validators next time."""
+@dataclass(frozen=True)
+class FetchHistory:
+    """What a run needs of earlier fetches, read once for every dataset: the newest good (200)
+    fetch record of each dataset's requests, whose validators go with the next request, and the
+    vintages held (a fetch that brings exactly one of them brought nothing new)."""
+
+    records: dict[str, dict[str, dict]]  # dataset -> request key -> record
+    vintages: frozenset[str]
+
+    def last_records(self, dataset: str) -> dict[str, dict]:
+        return self.records.get(dataset, {})
+
+
+def fetch_history(con: duckdb.DuckDBPyConnection) -> FetchHistory:
     rows = con.execute(
         """
-        SELECT request_key, etag, last_modified, sha256, raw_path
-        FROM fetch_log WHERE dataset = ? AND status = 200
-        QUALIFY row_number() OVER (PARTITION BY request_key ORDER BY fetched_at DESC) = 1
-        """,
-        [dataset],
+        SELECT dataset, request_key, etag, last_modified, sha256, raw_path
+        FROM fetch_log WHERE status = 200
+        QUALIFY row_number() OVER (PARTITION BY dataset, request_key ORDER BY fetched_at DESC) = 1
+        """
     ).fetchall()
     keys = ("request_key", "etag", "last_modified", "sha256", "raw_path")
-    return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+    records: dict[str, dict[str, dict]] = {}
+    for dataset, *fields in rows:
+        records.setdefault(dataset, {})[fields[0]] = dict(zip(keys, fields, strict=True))
+    vintages = frozenset(vintage for (vintage,) in con.execute("SELECT vintage_id FROM vintage").fetchall())
+    return FetchHistory(records, vintages)
 
 
 def _fetch_rows(vintage_id: str, records: Sequence[dict]) -> list[list]:

@@ -72,7 +72,7 @@ def clean_dir(tmp_path_factory: pytest.TempPathFactory, server: FaultyReplayServ
         settings = _use(patch, server, data_dir, fast=False)
         steps.prepare_warehouse(settings)
         for dataset in default_catalog().datasets:
-            outcome = steps.fetch_dataset(settings, dataset)
+            outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
             steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         steps.build(settings)
         steps.publish(settings)
@@ -148,8 +148,9 @@ def last_run(settings: Settings, dataset: str) -> tuple | None:
 def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
     """What the flow's fetch and load tasks do for one dataset: (loaded|unchanged|failed|crashed, detail)."""
     try:
-        outcome = steps.fetch_dataset(settings, dataset)
-        if steps.unchanged(settings, outcome) is not None:
+        history = steps.read_fetch_history(settings)
+        outcome = steps.fetch_dataset(settings, dataset, history)
+        if steps.unchanged(outcome, history) is not None:
             steps.record_unchanged_fetches(settings, [outcome])
             return "unchanged", ""
         result = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))

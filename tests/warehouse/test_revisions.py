@@ -70,7 +70,7 @@ def history(tmp_path_factory) -> History:
         reload_results = load(settings, DATASETS)
         forced_results = {}
         for dataset in DATASETS:
-            outcome = steps.fetch_dataset(settings, dataset)
+            outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
             forced_results[dataset] = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         build_and_publish(settings)
         reloaded = published_state(settings)
