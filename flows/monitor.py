@@ -74,7 +74,9 @@ def publish_snapshot() -> Path:
     return steps.publish_analysts_snapshot(load_settings())
 
 
-@task(timeout_seconds=300, cache_policy=NO_CACHE)
+# No timeout: the run submits it to a worker thread (`_exporting_parquet`), where Prefect cannot
+# interrupt it and warns that it cannot; it is a local DuckDB export with no network to wait on.
+@task(cache_policy=NO_CACHE)
 def export_parquet() -> Path:
     return steps.export_parquet(load_settings())
 

@@ -116,3 +116,11 @@ def test_ingest_loads_every_dataset_then_downloads_no_body(
             confirmations = con.execute("SELECT count(*) FROM fetch_log WHERE status = 304").fetchone()[0]
         assert sorted(dataset for (dataset,) in runs) == sorted(default_catalog().datasets)
         assert confirmations == sum(1 for _, status in server.responses if status == 304) > 0
+
+
+def test_the_export_run_beside_the_bulletin_has_no_timeout_prefect_would_warn_about() -> None:
+    """Submitted to a worker thread, a task with a timeout makes Prefect print a warning on every run
+    (it cannot interrupt a thread); the operator's output must stay free of it."""
+    from flows.monitor import export_parquet
+
+    assert export_parquet.timeout_seconds is None
