@@ -97,8 +97,9 @@ def _context(content: Content) -> dict:
 
 def render_files(content: Content) -> dict[str, bytes]:
     """Every file of the edition, by path relative to the edition's folder."""
-    html = HTML.get_template("bulletin.html.j2").render(_context(content))
-    markdown = MARKDOWN.get_template("bulletin.md.j2").render(_context(content))
+    context = _context(content)
+    html = HTML.get_template("bulletin.html.j2").render(context)
+    markdown = MARKDOWN.get_template("bulletin.md.j2").render(context)
     sidecar = json.dumps(content.sidecar(), indent=2, ensure_ascii=False, default=str) + "\n"
     files = {
         "index.html": html.encode(),
@@ -114,7 +115,7 @@ def render_files(content: Content) -> dict[str, bytes]:
     for table in (content.levelling_up_metrics, content.funding_table):
         if table is not None:
             files[f"data/{table.id}.csv"] = _table_csv(table).encode()
-    files["bulletin.pdf"] = render_pdf(content)
+    files["bulletin.pdf"] = _render_pdf(content, context)
     return files
 
 
@@ -134,10 +135,9 @@ def _table(table) -> dict:
     return {"caption": table.caption, "columns": table.columns, "rows": table.rows}
 
 
-def pdf_document(content: Content) -> dict:
+def _pdf_document(content: Content, context: dict) -> dict:
     """The edition as the PDF's template reads it: values only (the template has the words), with
     each chart as the name of its PNG file."""
-    context = _context(content)
     sections = []
     for section in content.sections:
         tables = list(section.tables)
@@ -190,7 +190,7 @@ def pdf_document(content: Content) -> dict:
     }
 
 
-def render_pdf(content: Content) -> bytes:
+def _render_pdf(content: Content, context: dict) -> bytes:
     """The bulletin as a tagged PDF (PDF/UA-1), typeset by Typst from `templates/bulletin.typ`.
 
     Its creation date is the edition's publication date, so the same edition gives the same bytes.
@@ -198,6 +198,7 @@ def render_pdf(content: Content) -> bytes:
     import typst  # imported here: only the PDF needs it
 
     published = dt.datetime.combine(content.info.published, dt.time(), tzinfo=dt.UTC)
+    document = json.dumps(_pdf_document(content, context), ensure_ascii=False, default=str)
     with tempfile.TemporaryDirectory(prefix="eim-pdf-") as folder:
         root = Path(folder)
         template = root / PDF_TEMPLATE
@@ -210,7 +211,7 @@ def render_pdf(content: Content) -> bytes:
             root=str(root),
             font_paths=[str(_fonts())],
             ignore_system_fonts=True,
-            sys_inputs={"edition": json.dumps(pdf_document(content), ensure_ascii=False, default=str)},
+            sys_inputs={"edition": document},
             pdf_standards=["ua-1"],
             timestamp=int(published.timestamp()),
         )
