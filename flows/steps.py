@@ -353,13 +353,6 @@ def publish_analysts_snapshot(settings: Settings) -> Path:
     return publish_snapshot(settings.warehouse_path, settings.snapshot_path)
 
 
-def publish(settings: Settings) -> Path:
-    """The analysts' snapshot, then Parquet files of the indicator tables, each swapped in whole."""
-    snapshot = publish_analysts_snapshot(settings)
-    export_parquet(settings)
-    return snapshot
-
-
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
 EDITION_DEPLOYMENT = "monthly-bulletin"
 

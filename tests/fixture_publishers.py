@@ -27,7 +27,7 @@ from flows import steps
 from flows.settings import Settings
 from sources import ons_api
 from sources.replay_govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
-from tests.conftest import FIXTURES, NomisFixtureServer
+from tests.conftest import FIXTURES, NomisFixtureServer, publish
 from warehouse.query import run_query
 
 INDICATOR_FIXTURES = FIXTURES / "indicators"
@@ -269,7 +269,7 @@ def load(settings: Settings, datasets: Iterable[str]) -> dict[str, steps.LoadRes
 
 def build_and_publish(settings: Settings) -> None:
     steps.build(settings)
-    steps.publish(settings)
+    publish(settings)
 
 
 def build_warehouse(data_dir: Path, base_url: str, datasets: Iterable[str], area: str = "west-midlands"):

@@ -26,7 +26,7 @@ from flows.settings import Settings
 from sources import ons_api
 from sources.catalog import default_catalog
 from sources.errors import PublisherError
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, publish
 from tests.reliability.faults import (
     BLOCKED,
     DATASET_FOR,
@@ -75,7 +75,7 @@ def clean_dir(tmp_path_factory: pytest.TempPathFactory, server: FaultyReplayServ
             outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
             steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         steps.build(settings)
-        steps.publish(settings)
+        publish(settings)
         result = steps.build_bulletin(settings, today=DEMO_TODAY)
     assert result.published, result.reasons
     return data_dir
@@ -190,7 +190,7 @@ def test_fault(fault: Fault, publisher: str, settings: Settings, server: FaultyR
     edition = None
     if "loaded" in (status, other_status):  # the flow rebuilds only when something new loaded
         steps.build(settings)
-        steps.publish(settings)
+        publish(settings)
         edition = steps.build_bulletin(settings, today=DEMO_TODAY)
 
     after = observations(settings, dataset)
@@ -241,7 +241,7 @@ def test_a_blocked_draft_keeps_the_published_edition_reproducible(
     server.inject(FAULTS_BY_NAME["negative_counts"], "nomis")
     assert ingest_one(settings, "business_counts")[0] == "loaded"
     steps.build(settings)
-    steps.publish(settings)
+    publish(settings)
     edition = steps.build_bulletin(settings, today=DEMO_TODAY)
     assert not edition.published and edition.period == period
     assert rebuild_edition(settings.data_dir, period) == {}

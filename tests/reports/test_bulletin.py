@@ -21,7 +21,7 @@ from flows.cli import app
 from flows.settings import Settings
 from reports.content import SECTIONS
 from reports.publish import Paths, published_manifests, rebuild_edition
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, publish
 
 NUMBER = re.compile(r"£?\d+(?:,\d{3})*(?:\.\d+)?%?")
 
@@ -325,7 +325,7 @@ def test_what_changed_lists_a_revised_figure(demo_data_dir: Settings, tmp_path: 
             "WHERE series = 'claimant_count' AND geography_code = 'E08000025' AND period = '2026-09' LIMIT 1"
         )
     steps.build(settings)
-    steps.publish(settings)
+    publish(settings)
     result = steps.build_bulletin(settings, today=DEMO_TODAY)
     html = (result.folder / "index.html").read_text()
     changes = html[html.index('id="changes"') : html.index('id="strengths"')]

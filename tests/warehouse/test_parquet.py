@@ -8,6 +8,7 @@ import pandas as pd
 
 from flows import steps
 from flows.settings import Settings
+from tests.conftest import publish
 from warehouse.query import run_query
 from warehouse.snapshot import PARQUET_TABLES
 
@@ -28,7 +29,7 @@ def test_a_reader_of_the_old_export_keeps_complete_files(loaded_settings: Settin
     old = os.path.realpath(loaded_settings.parquet_dir)
     held = open(os.path.join(old, "indicator_value.parquet"), "rb")  # noqa: SIM115 - held on purpose
     try:
-        steps.publish(loaded_settings)
+        publish(loaded_settings)
         new = os.path.realpath(loaded_settings.parquet_dir)
         assert new != old
         assert len(held.read()) > 0, "an analyst's open file stays readable after the swap"

@@ -18,6 +18,7 @@ import pytest
 from flows import steps
 from flows.settings import Settings
 from tests.conftest import FIXTURES, NomisFixtureServer
+from tests.conftest import publish as publish_snapshot_and_parquet
 from tests.fixture_publishers import fetch_and_load
 from warehouse import snapshot as snapshot_module
 from warehouse.docs import EXAMPLE_QUERIES
@@ -94,7 +95,7 @@ def _rerun_with_a_revision(
     assert loaded["population"].unchanged
     steps.build(settings)
     if publish:
-        steps.publish(settings)
+        publish_snapshot_and_parquet(settings)
 
 
 def _subset(state: dict, expected: dict) -> dict:
@@ -219,12 +220,12 @@ def test_a_failed_publish_leaves_the_old_snapshot(
     _rerun_with_a_revision(loaded_settings, nomis_server, publish=False)
     with monkeypatch.context() as patch, pytest.raises(OSError, match="No space left"):
         patch.setattr(snapshot_module.os, "fsync", disk_full)
-        steps.publish(loaded_settings)
+        publish_snapshot_and_parquet(loaded_settings)
     assert _sha256(target) == old_digest
     assert _subset(_state_in_new_process(target), OLD_STATE) == OLD_STATE
 
     # The next successful publish clears what the failed one left behind.
-    steps.publish(loaded_settings)
+    publish_snapshot_and_parquet(loaded_settings)
     assert _leftovers(target) == []
     assert _subset(_state_in_new_process(target), NEW_STATE) == NEW_STATE
 
