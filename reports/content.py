@@ -123,6 +123,12 @@ class Content:
     def period_label(self) -> str:
         return fmt.period_label(self.edition.period)
 
+    def tables_of(self, section: Section) -> list[Table]:
+        """The tables a section shows, in order: the levelling-up section leads with the mission
+        metrics and the funding table."""
+        extra = [self.levelling_up_metrics, self.funding_table] if section.id == "levelling_up" else []
+        return [table for table in extra if table is not None] + section.tables
+
     def sidecar(self) -> dict:
         """The machine-readable edition: every number quoted, with its source and vintage."""
         return {

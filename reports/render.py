@@ -110,10 +110,7 @@ def render_files(content: Content) -> dict[str, bytes]:
         for chart in section.charts:
             files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
             files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for email and reuse
-        for table in section.tables:
-            files[f"data/{table.id}.csv"] = _table_csv(table).encode()
-    for table in (content.levelling_up_metrics, content.funding_table):
-        if table is not None:
+        for table in content.tables_of(section):
             files[f"data/{table.id}.csv"] = _table_csv(table).encode()
     files["bulletin.pdf"] = _render_pdf(content, context)
     return files
@@ -140,9 +137,6 @@ def _pdf_document(content: Content, context: dict) -> dict:
     each chart as the name of its PNG file."""
     sections = []
     for section in content.sections:
-        tables = list(section.tables)
-        if section.id == "levelling_up":
-            tables = [t for t in (content.levelling_up_metrics, content.funding_table) if t] + tables
         charts = [
             {
                 "heading": f"Figure {chart.number}: {chart.spec.title}",
@@ -154,7 +148,7 @@ def _pdf_document(content: Content, context: dict) -> dict:
             for chart in section.charts
         ]
         sections.append({"heading": section.heading, "reading": section.reading, "charts": charts,
-                         "tables": [_table(t) for t in tables]})  # fmt: skip
+                         "tables": [_table(t) for t in content.tables_of(section)]})  # fmt: skip
     sources = {
         "caption": "Sources, release dates and statistical status of each indicator",
         "columns": ["Indicator", "Source", "Released", "Status", "Caveats"],
