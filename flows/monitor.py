@@ -50,8 +50,8 @@ def _transient(task, task_run, state) -> bool:
     timeout_seconds=900,
     cache_policy=NO_CACHE,
 )
-def fetch(dataset_id: str, history: steps.FetchHistory) -> steps.FetchOutcome:
-    return steps.fetch_dataset(load_settings(), dataset_id, history)
+def fetch(dataset_id: str, last_fetched: dict[str, dict]) -> steps.FetchOutcome:
+    return steps.fetch_dataset(load_settings(), dataset_id, last_fetched)
 
 
 @task(timeout_seconds=900, cache_policy=NO_CACHE)
@@ -164,7 +164,7 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary, sweep: _Sweep) -> Load
         if host in summary.unreachable_hosts:
             # The host did not answer earlier in this run; asking again only delays the report.
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
-        outcome = fetch(dataset_id, sweep.history)
+        outcome = fetch(dataset_id, sweep.history.last_records(dataset_id))
         if (unchanged := steps.unchanged(outcome, sweep.history)) is not None:
             sweep.confirmed.append(outcome)
             return unchanged

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,13 +248,13 @@ def read_fetch_history(settings: Settings) -> FetchHistory:
         return fetch_history(con)
 
 
-def fetch_dataset(settings: Settings, dataset_id: str, history: FetchHistory) -> FetchOutcome:
-    """Fetch one dataset into the raw archive, conditionally on what was fetched last time."""
+def fetch_dataset(settings: Settings, dataset_id: str, last_fetched: Mapping[str, dict]) -> FetchOutcome:
+    """Fetch one dataset into the raw archive, conditionally on what was fetched last time
+    (`last_fetched`: the dataset's newest good record of each request, `FetchHistory.last_records`)."""
     spec = default_catalog().get(dataset_id)
-    last = history.last_records(dataset_id)
 
     def previous(request_key: str) -> ArchivedPage | None:
-        record = last.get(request_key)
+        record = last_fetched.get(request_key)
         if record is None:
             return None
         path = settings.raw_dir / record["raw_path"]

@@ -114,7 +114,9 @@ def loaded_settings(fixture_settings: Settings) -> Settings:
 
     steps.prepare_warehouse(fixture_settings)
     for dataset in ("claimant_count", "population"):
-        outcome = steps.fetch_dataset(fixture_settings, dataset, steps.read_fetch_history(fixture_settings))
+        outcome = steps.fetch_dataset(
+            fixture_settings, dataset, steps.read_fetch_history(fixture_settings).last_records(dataset)
+        )
         steps.load_dataset(fixture_settings, outcome, steps.parse_dataset(outcome))
     steps.build(fixture_settings)
     publish(fixture_settings)
@@ -151,7 +153,9 @@ def build_demo_data_dir(data_dir: Path, today: dt.date = DEMO_TODAY, area: str =
         settings = Settings()
         steps.prepare_warehouse(settings)
         for dataset in default_catalog().datasets:
-            outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
+            outcome = steps.fetch_dataset(
+                settings, dataset, steps.read_fetch_history(settings).last_records(dataset)
+            )
             steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         steps.build(settings)
         publish(settings)

@@ -254,7 +254,7 @@ def fetch_and_load(settings: Settings, dataset: str) -> steps.LoadResult:
     """What a run does for one dataset: fetch it, then record the fetch if it brought nothing new,
     else parse and load it."""
     history = steps.read_fetch_history(settings)
-    outcome = steps.fetch_dataset(settings, dataset, history)
+    outcome = steps.fetch_dataset(settings, dataset, history.last_records(dataset))
     if steps.unchanged(outcome, history) is not None:
         return steps.record_unchanged_fetches(settings, [outcome])[0]
     return steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))

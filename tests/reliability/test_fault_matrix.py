@@ -72,7 +72,9 @@ def clean_dir(tmp_path_factory: pytest.TempPathFactory, server: FaultyReplayServ
         settings = _use(patch, server, data_dir, fast=False)
         steps.prepare_warehouse(settings)
         for dataset in default_catalog().datasets:
-            outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
+            outcome = steps.fetch_dataset(
+                settings, dataset, steps.read_fetch_history(settings).last_records(dataset)
+            )
             steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         steps.build(settings)
         publish(settings)
@@ -149,7 +151,7 @@ def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
     """What the flow's fetch and load tasks do for one dataset: (loaded|unchanged|failed|crashed, detail)."""
     try:
         history = steps.read_fetch_history(settings)
-        outcome = steps.fetch_dataset(settings, dataset, history)
+        outcome = steps.fetch_dataset(settings, dataset, history.last_records(dataset))
         if steps.unchanged(outcome, history) is not None:
             steps.record_unchanged_fetches(settings, [outcome])
             return "unchanged", ""

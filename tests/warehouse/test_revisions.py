@@ -70,7 +70,9 @@ def history(tmp_path_factory) -> History:
         reload_results = load(settings, DATASETS)
         forced_results = {}
         for dataset in DATASETS:
-            outcome = steps.fetch_dataset(settings, dataset, steps.read_fetch_history(settings))
+            outcome = steps.fetch_dataset(
+                settings, dataset, steps.read_fetch_history(settings).last_records(dataset)
+            )
             forced_results[dataset] = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         build_and_publish(settings)
         reloaded = published_state(settings)
