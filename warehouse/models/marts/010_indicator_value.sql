@@ -13,6 +13,11 @@
 CREATE OR REPLACE TABLE indicator_value AS
 -- Read once: the staging view ranks every observation, and seven parts below read it.
 WITH latest AS MATERIALIZED (FROM stg_observation_latest),
+-- The series some indicator divides by: the as-of joins below sort only these, not every observation.
+denominator AS (
+    SELECT l.* FROM latest l
+    WHERE (l.dataset, l.series) IN (SELECT (denominator_dataset, denominator_series) FROM indicator)
+),
 member_count AS (
     SELECT composite_code, count(*) AS members FROM area_member GROUP BY composite_code
 ),
@@ -53,7 +58,7 @@ ratio_parts AS (
 ratio_inputs AS (
     SELECT r.*, d.value AS denominator, d.vintage_id AS denominator_vintage
     FROM ratio_parts r
-    ASOF LEFT JOIN latest d
+    ASOF LEFT JOIN denominator d
       ON d.dataset = r.denominator_dataset AND d.series = r.denominator_series
      AND d.geography_code = r.geography_code AND r.period_date >= d.period_date
 ),
@@ -117,7 +122,7 @@ weighted AS (
            string_agg(DISTINCT concat_ws(',', x.vintage_id, w.vintage_id), ','
                       ORDER BY concat_ws(',', x.vintage_id, w.vintage_id)) AS vintages
     FROM weighted_inputs x
-    ASOF LEFT JOIN latest w
+    ASOF LEFT JOIN denominator w
       ON w.dataset = x.denominator_dataset AND w.series = x.denominator_series
      AND w.geography_code = x.geography_code AND x.period_date >= w.period_date
     JOIN member_count mc ON mc.composite_code = x.composite_code
