@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sources.archive import ArchivedPage, fetch_page
@@ -26,7 +27,7 @@ from sources.catalog import DatasetSpec, SeriesSpec
 from sources.csvrows import strict_rows, strict_values
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig
-from sources.observations import period_start, to_frame
+from sources.observations import OBSERVATION_DTYPES, period_start, to_frame
 
 PUBLISHER = "nomis"
 DATA_PATH = "/api/v01/dataset/{source_id}.data.csv"
@@ -98,6 +99,17 @@ def read_page(body: bytes, dataset: str, columns: Collection[str] | None = None)
     """
     reader, header = _open_csv(body, dataset)
     kept = [name for name in dict.fromkeys(header) if columns is None or name in columns]
+    table = _arrow_page(body, header, kept)
+    if table is None:
+        rows = strict_rows(reader, header, PUBLISHER, dataset)
+        return rows if columns is None else [{name: row[name] for name in kept} for row in rows]
+    values = [table[name].to_pylist() for name in kept]
+    return [dict(zip(kept, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _arrow_page(body: bytes, header: list[str], kept: list[str]) -> pa.Table | None:
+    """The `kept` columns of a page as Arrow reads them, every field a string; None when Arrow
+    refuses the page, finds no row, or the header repeats a name (the csv module reads those)."""
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
@@ -110,12 +122,10 @@ def read_page(body: bytes, dataset: str, columns: Collection[str] | None = None)
             ),
         )
     except pa.ArrowException:
-        table = None
-    if table is None or table.num_rows == 0 or len(set(header)) != len(header):
-        rows = strict_rows(reader, header, PUBLISHER, dataset)
-        return rows if columns is None else [{name: row[name] for name in kept} for row in rows]
-    values = [table[name].to_pylist() for name in kept]
-    return [dict(zip(kept, row, strict=True)) for row in zip(*values, strict=True)]
+        return None
+    if table.num_rows == 0 or len(set(header)) != len(header):
+        return None
+    return table
 
 
 def page_extent(body: bytes, dataset: str, *, confirmed: bool = False) -> PageExtent:
@@ -234,13 +244,27 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     A series whose `match` lists several codes for one dimension (`"119,120,121"`) is the sum of
     those rows, and missing if any of them is. A series with an `interval` takes its confidence
     interval from the row the interval names.
+
+    A dataset of plain series (one code per dimension, no interval rows: the claimant count, read
+    again at every release) is read column by column (`_parse_columns`); anything that reading
+    cannot vouch for is left to the row-by-row reading (`_parse_rows`), which names the first fault.
     """
+    frame = _parse_columns(spec, paths)
+    return frame if frame is not None else _parse_rows(spec, paths)
+
+
+def _deciding_columns(spec: DatasetSpec) -> list[str]:
+    """The columns that decide a row's series: its codes and the labels checked against them."""
+    return sorted({c for s in spec.series for c in (*s.match, *(s.interval or {}), *s.labels)})
+
+
+def _parse_rows(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     records: dict[tuple[str, str, str], dict] = {}
     parts: dict[tuple[str, str, str], set[tuple]] = {}
     spreads: dict[tuple[str, str, str], float | None] = {}
     # A row's series depends only on its codes and labels, which a few combinations cover: each
     # combination is matched and its labels checked once, not once per area and period.
-    deciding = sorted({c for s in spec.series for c in (*s.match, *(s.interval or {}), *s.labels)})
+    deciding = _deciding_columns(spec)
     decided: dict[tuple, tuple[SeriesSpec, bool]] = {}
     for path in paths:
         for row in read_page(path.read_bytes(), spec.id, {*deciding, *OBSERVATION_COLUMNS}):
@@ -281,6 +305,80 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
         if series.interval:
             _apply_interval(record, series, spreads.get(key))
     return to_frame(list(records.values()))
+
+
+# A value both Python's float() and Arrow's cast read, to the same (correctly rounded) double.
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+_SEPARATOR = "\x1f"
+
+
+def _parse_columns(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame | None:
+    """`_parse_rows`'s frame, row for row, made with Arrow's kernels instead of a Python loop over
+    rows; None whenever a row would need a closer look (an unmatched code, a label, status or value
+    out of the ordinary, a repeated row, a page Arrow refuses), so that `_parse_rows` raises on it.
+    """
+    if not paths or any(s.interval or _combinations(s) != 1 for s in spec.series):
+        return None
+    deciding = _deciding_columns(spec)
+    columns = sorted({*deciding, *OBSERVATION_COLUMNS})
+    tables = []
+    for path in paths:
+        body = path.read_bytes()
+        _, header = _open_csv(body, spec.id)
+        table = _arrow_page(body, header, columns)
+        if table is None or table.column_names != columns:
+            return None
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    column = {name: table[name].combine_chunks() for name in columns}
+    if any(pc.any(pc.match_substring(column[c], _SEPARATOR)).as_py() for c in deciding):
+        return None
+    signatures = pc.dictionary_encode(pc.binary_join_element_wise(*(column[c] for c in deciding), _SEPARATOR))
+    try:
+        found = [_series_for(spec, dict(zip(deciding, s.split(_SEPARATOR), strict=True)))[0]
+                 for s in signatures.dictionary.to_pylist()]  # fmt: skip
+    except PublisherFormatError:
+        return None
+    status = column["OBS_STATUS"]
+    if not pc.all(pc.is_in(status, pa.array(list(STATUS_MARKERS)))).as_py():
+        return None
+    missing = pc.is_in(status, pa.array(list(MISSING_STATUSES)))
+    if not pc.all(
+        pc.match_substring_regex(pc.filter(column["OBS_VALUE"], pc.invert(missing)), _PLAIN_NUMBER)
+    ).as_py():
+        return None
+    values = pc.if_else(
+        missing,
+        pa.scalar(None, pa.float64()),
+        pc.cast(pc.if_else(missing, "0", column["OBS_VALUE"]), pa.float64()),
+    )
+    periods = pc.dictionary_encode(column["DATE"])
+    try:
+        starts = [_period_start(period) for period in periods.dictionary.to_pylist()]
+    except ValueError:
+        return None
+    series = pa.array([s.name for s in found]).take(signatures.indices)
+    keys = pc.binary_join_element_wise(series, column["GEOGRAPHY_CODE"], column["DATE"], _SEPARATOR)
+    if pc.count_distinct(keys).as_py() != table.num_rows:
+        return None
+    frame = pd.DataFrame(
+        {
+            "dataset": spec.id,
+            "series": series.to_numpy(zero_copy_only=False),
+            "geography_code": column["GEOGRAPHY_CODE"].to_numpy(zero_copy_only=False),
+            "geography_name": column["GEOGRAPHY_NAME"].to_numpy(zero_copy_only=False),
+            "period": column["DATE"].to_numpy(zero_copy_only=False),
+            "period_date": pa.array(starts, pa.date32()).take(periods.indices).to_numpy(zero_copy_only=False),
+            "value": values.to_numpy(zero_copy_only=False),
+            "status": status.to_numpy(zero_copy_only=False),
+            "lower": None,
+            "upper": None,
+            "unit": pa.array([s.unit for s in found]).take(signatures.indices).to_numpy(zero_copy_only=False),
+        },
+        columns=list(OBSERVATION_DTYPES),
+    )
+    frame["period_date"] = pd.to_datetime(frame["period_date"])
+    return frame.astype(OBSERVATION_DTYPES)
 
 
 def _duplicate(spec: DatasetSpec, key: tuple[str, str, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sources import nomis
@@ -259,3 +260,84 @@ def test_a_page_reads_as_python_s_csv_module_reads_it() -> None:
             {"GEOGRAPHY_NAME": row["GEOGRAPHY_NAME"], "OBS_VALUE": row["OBS_VALUE"]}
             for row in _csv_module_rows(page)
         ], name
+
+
+def _pages_of(settings, dataset: str) -> list[Path]:
+    from warehouse.db import connect_read_only
+
+    with connect_read_only(settings.warehouse_path) as con:
+        rows = con.execute(
+            "SELECT raw_path FROM fetch_log WHERE dataset = ? AND status = 200 ORDER BY fetched_at, page",
+            [dataset],
+        ).fetchall()
+    return [settings.raw_dir / raw_path for (raw_path,) in rows]
+
+
+NOMIS_DATASETS = [d for d, spec in default_catalog().datasets.items() if spec.publisher == "nomis"]
+
+
+@pytest.mark.parametrize("dataset", NOMIS_DATASETS)
+def test_the_columnar_reading_makes_the_row_by_row_frame(demo_data_dir, dataset: str) -> None:
+    spec = default_catalog().get(dataset)
+    pages = _pages_of(demo_data_dir, dataset)
+    columnar = nomis._parse_columns(spec, pages)
+    plain = not any(s.interval or nomis._combinations(s) != 1 for s in spec.series)
+    assert (columnar is not None) == plain, "plain series are read column by column, others row by row"
+    if columnar is not None:
+        pd.testing.assert_frame_equal(columnar, nomis._parse_rows(spec, pages), check_exact=True)
+
+
+def test_the_columnar_reading_makes_the_row_by_row_frame_of_odd_but_valid_pages(tmp_path: Path) -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_bytes()
+    variants = {
+        "as published": body,
+        "quoted comma": body.replace(b",Birmingham,", b',"Birmingham, City of",'),
+        "field spanning lines": body.replace(b",Birmingham,", b',"Birmingham\nCity",'),
+        "CRLF line ends": body.replace(b"\n", b"\r\n"),
+        "byte-order mark": b"\xef\xbb\xbf" + body,
+        "exponent and negative zero": body.replace(b",60000,", b",6.0E4,", 1).replace(b",6.2,", b",-0,", 1),
+    }
+    spec = default_catalog().get("claimant_count")
+    for name, page in variants.items():
+        path = tmp_path / f"{len(name)}.csv"
+        path.write_bytes(page)
+        columnar = nomis._parse_columns(spec, [path])
+        assert columnar is not None, name
+        pd.testing.assert_frame_equal(columnar, nomis._parse_rows(spec, [path]), check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ((b",A,Normal Value,", b",Z,Odd,"), "unknown OBS_STATUS 'Z'"),
+        ((b",60000,", b",60 000,"), "OBS_VALUE '60 000' is not a number"),
+        ((b",60000,", b",1_000,"), None),  # Python's float() reads it; so must the parse
+        ((b",60000,", b",,"), "OBS_VALUE '' is not a number"),
+        ((b"Total", b"Male"), "GENDER_NAME is 'Male'"),
+        ((b"\n2026-10,", b"\n2026-13,"), "DATE '2026-13' is not a period"),
+    ],
+)
+def test_a_row_the_columnar_reading_cannot_vouch_for_is_read_row_by_row(
+    tmp_path: Path, change: tuple[bytes, bytes], error: str | None
+) -> None:
+    body = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_bytes()
+    assert change[0] in body
+    path = tmp_path / "page.csv"
+    path.write_bytes(body.replace(*change, 1))
+    spec = default_catalog().get("claimant_count")
+    assert nomis._parse_columns(spec, [path]) is None
+    if error is None:
+        pd.testing.assert_frame_equal(nomis.parse(spec, [path]), nomis._parse_rows(spec, [path]))
+    else:
+        with pytest.raises(PublisherFormatError, match=error):
+            nomis.parse(spec, [path])
+
+
+def test_a_repeated_row_is_named_by_the_row_by_row_reading(tmp_path: Path) -> None:
+    lines = (FIXTURES / "nomis" / "NM_162_1.data.csv").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "page.csv"
+    path.write_bytes(b"".join([*lines, lines[3]]))
+    spec = default_catalog().get("claimant_count")
+    assert nomis._parse_columns(spec, [path]) is None
+    with pytest.raises(PublisherFormatError, match="duplicated rows"):
+        nomis.parse(spec, [path])
