@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from warehouse.db import WarehouseError, connect_read_only
 
 SECTIONS = (
@@ -164,7 +166,7 @@ SELECT s.indicator_id, s.geography_code, s.period, s.value, s.lower, s.upper, s.
        CASE WHEN a.level IN ('region', 'country') THEN s.regions_ranked
             WHEN a.level = 'combined_authority' THEN s.combined_authorities_ranked END,
        s.significant_year, s.significant_gap_uk, s.basis, s.vintages
-FROM indicator_summary_as_of(?) s
+FROM {summary} s
 JOIN area a ON a.code = s.geography_code
 WHERE s.geography_code IN (SELECT unnest(?::VARCHAR[]))
 """
@@ -214,6 +216,16 @@ def latest_edition_period(snapshot: Path) -> str:
     return row[0]
 
 
+def _figures_query(con: duckdb.DuckDBPyConnection, as_of: dt.date, shown: list[str]) -> tuple[str, list]:
+    """FIGURES from the summary as it stood at `as_of`; that is the summary table itself when the
+    snapshot holds no period after `as_of` (the newest edition's case), which saves the macro's
+    ranks and comparisons over every value (~50 ms of each edition)."""
+    (newest,) = con.execute("SELECT max(period_date) FROM indicator_value").fetchone()
+    if newest is None or newest <= as_of:
+        return FIGURES.format(summary="indicator_summary"), [shown]
+    return FIGURES.format(summary="indicator_summary_as_of(?)"), [as_of, shown]
+
+
 def _none_if_nan(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -258,7 +270,7 @@ def read_edition(snapshot: Path, period: str, *, revisions_since: dt.datetime | 
             )
         )
         figures = {}
-        for row in con.execute(FIGURES, [as_of, shown]).fetchall():
+        for row in con.execute(*_figures_query(con, as_of, shown)).fetchall():
             indicator, area = indicators[row[0]], areas[row[1]]
             figures[(indicator.id, area.code)] = Figure(indicator, area, *map(_none_if_nan, row[2:]))
         series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]] = {}
