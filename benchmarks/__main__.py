@@ -23,6 +23,10 @@ from benchmarks.common import ROOT, VENV_BIN, Figure, base_env, machine, mib, ru
 from benchmarks.report import TARGETS
 
 SECTIONS = ("flow", "cli", "hpi", "memory", "scale")
+# The flow figures are ratios of two runs seconds apart, and on a shared 2-core machine one repeat's
+# update / cold ratio ranged from 35% to 53% within a single bench (2026-11-28): nine repeats give
+# their median a steadier footing than five (about a minute more).
+FLOW_REPEATS = 9
 GB = 1_000_000_000
 
 
@@ -63,7 +67,9 @@ def bench_flow(runs: int) -> tuple[list[Figure], dict]:
             "thread, which sleeps in one-second steps: by wall time the no-change run is "
             f"{_wall(data, 'nochange')} and the update {_wall(data, 'update')}. "
             f"The no-change run downloaded at most {data['nochange_bodies']} bodies (200 responses on the "
-            "replay server; 304s and the Land Registry probes' 404s are not bodies).",
+            "replay server; 304s and the Land Registry probes' 404s are not bodies). Per repeat: "
+            + ", ".join(f"{r['nochange'] / r['cold']:.1%}" for r in data["runs"])
+            + ".",
         ),
         Figure(
             "prefect_start",
@@ -88,7 +94,8 @@ def bench_flow(runs: int) -> tuple[list[Figure], dict]:
             f"something new in the update: {', '.join(loaded) or 'none'}. A new month is a new edition: "
             "the update rebuilds the models, the snapshot (a copy of the warehouse's file) and its "
             "Parquet, and renders the whole bulletin (HTML, Markdown, JSON, CSVs and the Typst PDF); "
-            "only the charts whose data changed are drawn again (the others come from the chart cache).",
+            "only the charts whose data changed are drawn again (the others come from the chart cache). "
+            "Per repeat: " + ", ".join(f"{r['update'] / r['cold']:.1%}" for r in data["runs"]) + ".",
         ),
         Figure(
             "watch_latency",
@@ -296,10 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 runs per figure instead of 5 (development)")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 3)")
+    parser.add_argument(
+        "--flow-runs",
+        type=int,
+        default=None,
+        help=f"repeats of the flow figures (default {FLOW_REPEATS}, --quick 3)",
+    )
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, default=report.DOC)
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
+    flow_runs = args.flow_runs or (3 if args.quick else max(runs, FLOW_REPEATS))
     only = [s for s in args.only.split(",") if s]
     started = time.perf_counter()
     figures: list[Figure] = []
@@ -307,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     data_dir: Path | None = None
 
     if "flow" in only:
-        _log(f"flow: cold / no-change / update, {runs} runs + warm-up (a few minutes)")
-        flow_figures, data = bench_flow(runs)
+        _log(f"flow: cold / no-change / update, {flow_runs} runs + warm-up (a few minutes)")
+        flow_figures, data = bench_flow(flow_runs)
         figures += flow_figures
         data_dir = Path(data["data_dir"])
     if "cli" in only:
