@@ -148,10 +148,18 @@ DatasetOption = Annotated[
     list[str] | None, typer.Option("--dataset", "-d", help="Only this dataset (repeatable).")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+FullRefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-refresh",
+        help="Ask for every dataset's whole window, also the older months of those otherwise asked "
+        "for their recent months only (the claimant count), e.g. after a publisher revised its history.",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
+def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh: bool = False) -> None:
     from flows import steps
     from flows.settings import load_settings
     from sources.catalog import CatalogError, default_catalog
@@ -160,6 +168,8 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
 
     if quiet:
         os.environ["EIM_QUIET"] = "true"
+    if full_refresh:
+        os.environ["EIM_FULL_REFRESH"] = "true"
     try:
         for dataset_id in dataset or []:
             default_catalog().get(dataset_id)
@@ -174,15 +184,19 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool) -> None:
 
 
 @app.command()
-def run(dataset: DatasetOption = None, quiet: QuietOption = False) -> None:
+def run(
+    dataset: DatasetOption = None, quiet: QuietOption = False, full_refresh: FullRefreshOption = False
+) -> None:
     """Run the monitor once: fetch, load, model, publish the snapshot, render the bulletin."""
-    _start(dataset, quiet, render=True)
+    _start(dataset, quiet, render=True, full_refresh=full_refresh)
 
 
 @app.command()
-def ingest(dataset: DatasetOption = None, quiet: QuietOption = False) -> None:
+def ingest(
+    dataset: DatasetOption = None, quiet: QuietOption = False, full_refresh: FullRefreshOption = False
+) -> None:
     """Fetch and load the catalog's datasets (or those named) and publish the analysts' snapshot."""
-    _start(dataset, quiet, render=False)
+    _start(dataset, quiet, render=False, full_refresh=full_refresh)
 
 
 @app.command()

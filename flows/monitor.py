@@ -139,7 +139,7 @@ class _Sweep:
     brought nothing new, recorded together at its end (`_sweep`)."""
 
     history: steps.FetchHistory
-    confirmed: list[steps.FetchOutcome] = field(default_factory=list)
+    confirmed: list[tuple[steps.FetchOutcome, LoadResult]] = field(default_factory=list)
 
 
 @contextmanager
@@ -166,7 +166,7 @@ def _fetch_and_load(dataset_id: str, summary: RunSummary, sweep: _Sweep) -> Load
             raise PublisherUnreachable(publisher, dataset_id, host, "no answer earlier in this run")
         outcome = fetch(dataset_id, sweep.history.last_records(dataset_id))
         if (unchanged := steps.unchanged(outcome, sweep.history)) is not None:
-            sweep.confirmed.append(outcome)
+            sweep.confirmed.append((outcome, unchanged))
             return unchanged
         return load(outcome)
     except PublisherError as error:

@@ -78,6 +78,11 @@ class Settings(BaseModel):
     )
     send_rate_per_minute: float = Field(60.0, gt=0, description="Most messages sent per minute.")
     alert_email: str | None = Field(None, description="Where operators' alerts go (same SMTP settings).")
+    full_refresh: bool = Field(
+        False,
+        description="Ask for every dataset's whole window, the older periods of those fetched by their "
+        "recent months (`recent` in the catalog) included. Set by `eim run --full-refresh`.",
+    )
     demo: bool = Field(False, description="Set by `eim demo`: the data are illustrative samples.")
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."

@@ -263,7 +263,7 @@ def fetch_dataset(settings: Settings, dataset_id: str, last_fetched: Mapping[str
     options = {}
     if spec.publisher == "nomis":
         uid = settings.nomis_uid.get_secret_value() if settings.nomis_uid else None
-        options = {"uid": uid, "page_size": settings.nomis_page_size}
+        options = {"uid": uid, "page_size": settings.nomis_page_size, "full_refresh": settings.full_refresh}
     areas = areas_for(settings)
     codes = areas.fetch_codes + (areas.published_composite_codes if spec.request_composites else [])
     with make_client(settings.http_config()) as client, download_progress(dataset_id, quiet=settings.quiet):
@@ -281,21 +281,25 @@ def fetch_dataset(settings: Settings, dataset_id: str, last_fetched: Mapping[str
 
 
 def unchanged(outcome: FetchOutcome, history: FetchHistory) -> LoadResult | None:
-    """The result of a fetch that brought exactly the bodies of a vintage loaded before (nothing
-    new upstream); None when there is something to load. Nothing is written here: the run records
+    """The result of a fetch that brought again the bodies of a vintage loaded before (nothing new
+    upstream); None when there is something to load. Nothing is written here: the run records
     such fetches together (`record_unchanged_fetches`)."""
-    if outcome.vintage_id not in history.vintages:
+    vintage_id = history.vintage_confirmed(outcome.dataset, [page.sha256 for page in outcome.pages])
+    if vintage_id is None:
         return None
-    return LoadResult(outcome.dataset, outcome.vintage_id, 0, 0, unchanged=True)
+    return LoadResult(outcome.dataset, vintage_id, 0, 0, unchanged=True)
 
 
-def record_unchanged_fetches(settings: Settings, outcomes: Sequence[FetchOutcome]) -> list[LoadResult]:
-    """Record the provenance of fetches that brought nothing new, and a run of each dataset, in
-    one transaction."""
-    if not outcomes:
+def record_unchanged_fetches(
+    settings: Settings, confirmed: Sequence[tuple[FetchOutcome, LoadResult]]
+) -> list[LoadResult]:
+    """Record the provenance of fetches that brought nothing new (each with the result `unchanged`
+    gave it), and a run of each dataset, in one transaction."""
+    if not confirmed:
         return []
+    fetches = {o.dataset: (r.vintage_id, [page.record for page in o.pages]) for o, r in confirmed}
     with db.connect(settings.warehouse_path) as con, db.transaction(con):
-        results = record_unchanged(con, {o.dataset: [page.record for page in o.pages] for o in outcomes})
+        results = record_unchanged(con, fetches)
         record_unchanged_runs(con, results)
     return results
 

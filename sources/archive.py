@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from sources.http import FetchedBody, HttpConfig, Validators, get
+from sources.http import FetchedBody, HttpConfig, Validators, get, request_key
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def fetch_page(
     The request key (URL and public parameters) is what validators are remembered under; secret
     parameters (the Nomis `uid`) are sent but never part of the key or the record.
     """
-    last = previous(str(httpx.URL(url, params=sorted(params.items()))))
+    last = previous(request_key(url, params))
     validators = Validators(last.record.get("etag"), last.record.get("last_modified")) if last else None
     fetched = get(
         client,

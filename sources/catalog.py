@@ -49,6 +49,26 @@ class SeriesSpec(BaseModel):
         return labels
 
 
+FULL_WINDOW = re.compile(r"^latestMINUS(\d+)-latest$")
+# A month holds 28 days at least: a full refresh at most this often leaves no month between a
+# recent window and the one before it, however many releases a pause of the monitor skipped.
+DAYS_PER_MONTH_AT_LEAST = 28
+
+
+class RecentWindow(BaseModel):
+    """At a release, ask a Nomis dataset for its newest `months` periods only; ask for the whole
+    `time` window again once the older periods were last confirmed `full_refresh_days` ago.
+
+    The older periods are then asked for on their own (`latestMINUS{n}-latestMINUS{months}`), so a
+    run with nothing new confirms both parts with 304s. The load policy must be `merge`, which keeps
+    the older values a recent vintage does not repeat."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    months: int = Field(ge=2)
+    full_refresh_days: int = Field(ge=1)
+
+
 class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -63,7 +83,39 @@ class DatasetSpec(BaseModel):
     # that bring this dataset new data (the release watch polls it on those days).
     release: str | None = None
     query: dict[str, str] = {}
+    recent: RecentWindow | None = None
     series: tuple[SeriesSpec, ...]
+
+    @model_validator(mode="after")
+    def _recent_window_fits(self) -> DatasetSpec:
+        if self.recent is None:
+            return self
+        window = FULL_WINDOW.match(self.query.get("time", ""))
+        if self.publisher != "nomis" or window is None:
+            raise ValueError(
+                f"dataset {self.id}: `recent` needs a Nomis query whose time is latestMINUSn-latest"
+            )
+        if int(window[1]) < self.recent.months:
+            raise ValueError(f"dataset {self.id}: the recent window is not shorter than the whole window")
+        most = DAYS_PER_MONTH_AT_LEAST * (self.recent.months - 1)
+        if self.recent.full_refresh_days > most:
+            raise ValueError(
+                f"dataset {self.id}: full_refresh_days {self.recent.full_refresh_days} could leave a "
+                f"month unasked between two recent windows of {self.recent.months} months; at most {most}"
+            )
+        return self
+
+    def request_queries(self, *, full: bool) -> list[dict[str, str]]:
+        """The queries of one fetch: the whole window, or (with `recent`) its older periods and its
+        newest ones, or the newest ones alone when `full` is False."""
+        if self.recent is None:
+            return [self.query]
+        window = FULL_WINDOW.match(self.query["time"])
+        months = self.recent.months
+        newest = {**self.query, "time": f"latestMINUS{months - 1}-latest"}
+        if not full:
+            return [newest]
+        return [{**self.query, "time": f"latestMINUS{window[1]}-latestMINUS{months}"}, newest]
 
 
 class Catalog(BaseModel):

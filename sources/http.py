@@ -114,8 +114,12 @@ class FetchedBody:
 
     @property
     def request_key(self) -> str:
-        """The URL with its public parameters, sorted: the key validators are remembered under."""
-        return str(httpx.URL(self.url, params=sorted(self.params.items())))
+        return request_key(self.url, self.params)
+
+
+def request_key(url: str, params: Mapping[str, str]) -> str:
+    """The URL with its public parameters, sorted: the key validators are remembered under."""
+    return str(httpx.URL(url, params=sorted(params.items())))
 
 
 # Progress of the download under way, for a terminal progress bar: (what, bytes so far, total).

@@ -9,6 +9,7 @@ beside the value: `Q` means missing, and its value is stored as missing, never a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Callable, Collection, Iterator
@@ -26,7 +27,7 @@ from sources.archive import ArchivedPage, fetch_page
 from sources.catalog import DatasetSpec, SeriesSpec
 from sources.csvrows import strict_rows, strict_values
 from sources.errors import PublisherFormatError
-from sources.http import HttpConfig
+from sources.http import HttpConfig, request_key
 from sources.observations import OBSERVATION_DTYPES, period_start, to_frame
 
 PUBLISHER = "nomis"
@@ -139,6 +140,8 @@ def page_extent(body: bytes, dataset: str, *, confirmed: bool = False) -> PageEx
     if confirmed and (extent := _counted_extent(body, dataset)) is not None:
         return extent
     reader, header = _open_csv(body, dataset)
+    if header_only(body):  # a query no row matches; whether that may be so is for the caller to say
+        return PageExtent(rows=0, record_count=0, record_offset=0)
     values = strict_values(reader, header, PUBLISHER, dataset)
     count_at, offset_at = header.index("RECORD_COUNT"), header.index("RECORD_OFFSET")
     try:
@@ -151,6 +154,11 @@ def page_extent(body: bytes, dataset: str, *, confirmed: bool = False) -> PageEx
     if len(counts) != 1:
         raise PublisherFormatError(PUBLISHER, dataset, "RECORD_COUNT differs between rows")
     return PageExtent(rows=len(values), record_count=counts.pop(), record_offset=offset)
+
+
+def header_only(body: bytes) -> bool:
+    """A page of the header alone: the answer to a query that matched no row."""
+    return b"\n" not in body.strip()
 
 
 def _counted_extent(body: bytes, dataset: str) -> PageExtent | None:
@@ -194,33 +202,106 @@ def fetch(
     previous: Callable[[str], ArchivedPage | None],
     uid: str | None = None,
     page_size: int | None = None,
+    full_refresh: bool = False,
     on_page: Callable[[int, int], None] | None = None,
 ) -> list[ArchivedPage]:
     """Fetch every page of a dataset into the raw archive; checks each page against RECORD_COUNT.
 
     `previous(request_key)` returns the last archived page for a request, whose validators are
-    sent so that an unchanged page costs a 304 and no body.
+    sent so that an unchanged page costs a 304 and no body. A dataset with a recent window
+    (`DatasetSpec.recent`) is asked for its newest periods only, unless `full_refresh` or its older
+    periods were last confirmed too long ago (`older_periods_due`).
     """
     url = base_url.rstrip("/") + DATA_PATH.format(source_id=spec.source_id)
-    limit = page_limit(uid, page_size)
+    geography = ",".join(geography_codes)
+    full = full_refresh or older_periods_due(spec, previous, url, geography)
+    parts: list[tuple[list[ArchivedPage], int]] = []
+    for query in spec.request_queries(full=full):
+        parts.append(_fetch_request(
+            client, config, url, {**query, "geography": geography}, spec=spec, raw_dir=raw_dir,
+            previous=previous, first_page=sum(len(pages) for pages, _ in parts), uid=uid,
+            limit=page_limit(uid, page_size), on_page=on_page,
+        ))  # fmt: skip
+    if len(parts) == 2:
+        _check_older_periods(spec, parts)
+    return [page for pages, _ in parts for page in pages]
+
+
+def _fetch_request(
+    client: httpx.Client,
+    config: HttpConfig,
+    url: str,
+    params: dict[str, str],
+    *,
+    spec: DatasetSpec,
+    raw_dir: Path,
+    previous: Callable[[str], ArchivedPage | None],
+    first_page: int,
+    uid: str | None,
+    limit: int,
+    on_page: Callable[[int, int], None] | None,
+) -> tuple[list[ArchivedPage], int]:
+    """Every page of one request, paged by `recordOffset`; with the count of rows they hold."""
     pages: list[ArchivedPage] = []
     offset = 0
     while True:
-        params = {**spec.query, "geography": ",".join(geography_codes)}
-        if offset:
-            params["recordOffset"] = str(offset)
+        paged = {**params, "recordOffset": str(offset)} if offset else params
         archived = fetch_page(
-            client, config, url, params, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
-            page=len(pages), ext="csv", previous=previous, secret_params={"uid": uid} if uid else None,
+            client, config, url, paged, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
+            page=first_page + len(pages), ext="csv", previous=previous,
+            secret_params={"uid": uid} if uid else None,
         )  # fmt: skip
-        page = page_extent(archived.path.read_bytes(), spec.id, confirmed=archived.record["status"] == 304)
+        confirmed = archived.record["status"] == 304
+        page = page_extent(archived.path.read_bytes(), spec.id, confirmed=confirmed)
         _check_page(page, spec.id, offset, limit)
         pages.append(archived)
         offset += page.rows
         if on_page:
             on_page(offset, page.record_count)
         if offset >= page.record_count:
-            return pages
+            return pages, offset
+
+
+def _check_older_periods(spec: DatasetSpec, parts: list[tuple[list[ArchivedPage], int]]) -> None:
+    """The older periods may come back empty only when the dataset has no more periods than its
+    recent window holds. Otherwise Nomis did not read the range `latestMINUSn-latestMINUSm` as
+    documented for `latestMINUSn-latest` (UNVERIFIED for two relative ends), and the fetch fails
+    rather than load a dataset without its history."""
+    (_, older_rows), (newest_pages, _) = parts
+    if older_rows or spec.recent is None:
+        return
+    dates = {
+        row["DATE"] for page in newest_pages for row in read_page(page.path.read_bytes(), spec.id, {"DATE"})
+    }
+    if len(dates) >= spec.recent.months:
+        older = spec.request_queries(full=True)[0]["time"]
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"time={older} returned no rows although the newest {spec.recent.months} periods are all "
+            "there: the older periods are missing; fetch again, and if it persists, remove `recent` "
+            "from the dataset in the catalog",
+        )
+
+
+def older_periods_due(
+    spec: DatasetSpec,
+    previous: Callable[[str], ArchivedPage | None],
+    url: str,
+    geography: str,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Whether a fetch of a dataset with a recent window must ask for its older periods too: they
+    were never fetched for these areas, or last confirmed `full_refresh_days` ago or more."""
+    if spec.recent is None:
+        return True
+    older = spec.request_queries(full=True)[0]
+    last = previous(request_key(url, {**older, "geography": geography}))
+    confirmed_at = last.record.get("confirmed_at") if last else None
+    if confirmed_at is None:
+        return True
+    age = (now or dt.datetime.now(dt.UTC)) - confirmed_at
+    return age >= dt.timedelta(days=spec.recent.full_refresh_days)
 
 
 def _check_page(page: PageExtent, dataset: str, offset: int, limit: int) -> None:
@@ -249,6 +330,8 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     again at every release) is read column by column (`_parse_columns`); anything that reading
     cannot vouch for is left to the row-by-row reading (`_parse_rows`), which names the first fault.
     """
+    # Header-only pages passed the fetch's checks as the answer to a query no row matched.
+    paths = [path for path in paths if not header_only(path.read_bytes())]
     frame = _parse_columns(spec, paths)
     return frame if frame is not None else _parse_rows(spec, paths)
 

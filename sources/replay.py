@@ -228,8 +228,10 @@ NOMIS_DATASETS = {
 }
 
 
-def _select_periods(expression: str, periods: list[str]) -> list[str]:
-    """Nomis `time`: `latest`, `latestMINUSn`, ranges `a-b` of those or of explicit periods."""
+def select_periods(expression: str, periods: list[str]) -> list[str]:
+    """Nomis `time`: `latest`, `latestMINUSn`, ranges `a-b` of those or of explicit periods, where
+    `latestMINUSn` is the n-th available period before the newest. A bound before the first period
+    selects nothing before it."""
 
     def resolve(token: str) -> int:
         if token == "latest":
@@ -243,9 +245,9 @@ def _select_periods(expression: str, periods: list[str]) -> list[str]:
         bounds = re.fullmatch(r"(latest(?:MINUS\d+)?|[\d-]+?)-(latest(?:MINUS\d+)?|[\d-]+)", part)
         if bounds:
             start, end = max(resolve(bounds[1]), 0), resolve(bounds[2])
-            chosen.extend(periods[start : end + 1])
-        else:
-            chosen.append(periods[resolve(part)])
+            chosen.extend(periods[start : end + 1] if end >= 0 else [])
+        elif (index := resolve(part)) >= 0:
+            chosen.append(periods[index])
     return chosen
 
 
@@ -288,7 +290,7 @@ class NomisEmulator:
                     raise LookupError(f"unknown {dim.query} code {code}")
             choices.append([(dim, code) for code in codes])
         measures = query.get("measures", "20100").split(",")
-        periods = _select_periods(query.get("time", "latest"), spec.periods(self.today))
+        periods = select_periods(query.get("time", "latest"), spec.periods(self.today))
         for p_order, period in enumerate(periods):
             for g_order, code in enumerate(geographies):
                 for combo in itertools.product(*choices):

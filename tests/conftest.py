@@ -25,6 +25,7 @@ from werkzeug import Request, Response  # noqa: E402
 
 from flows.settings import Settings  # noqa: E402
 from sources.http import HttpConfig  # noqa: E402
+from sources.replay import select_periods  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "real-samples"
@@ -47,7 +48,8 @@ def eim_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class NomisFixtureServer:
-    """Serves CSV fixtures at the real Nomis path, paged by `recordOffset` like the API does."""
+    """Serves CSV fixtures at the real Nomis path, paged by `recordOffset` like the API does; a
+    `time` query selects among the fixture's periods, the available periods as far as it knows."""
 
     def __init__(self, httpserver, page_limit: int = 25_000) -> None:
         self.httpserver = httpserver
@@ -71,17 +73,30 @@ class NomisFixtureServer:
 
     def _page(self, source_id: str, request: Request) -> Response:
         self.requests.append(dict(request.args))
-        rows = list(csv.reader(io.StringIO(self.bodies[source_id])))
+        header, *rows = list(csv.reader(io.StringIO(self.bodies[source_id])))
+        if "time" in request.args:
+            date = header.index("DATE")
+            chosen = set(select_periods(request.args["time"], sorted({row[date] for row in rows})))
+            if len(selected := [row for row in rows if row[date] in chosen]) < len(rows):
+                rows = selected
+                _renumber(header, rows)
         offset = int(request.args.get("recordOffset", 0))
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(rows[0])
-        writer.writerows(rows[1 + offset : 1 + offset + self.page_limit])
+        writer.writerow(header)
+        writer.writerows(rows[offset : offset + self.page_limit])
         body = out.getvalue().encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
         return Response(body, content_type="text/csv", headers={"ETag": etag})
+
+
+def _renumber(header: list[str], rows: list[list[str]]) -> None:
+    """RECORD_OFFSET and RECORD_COUNT of the rows a query selected, as Nomis numbers them."""
+    offset_at, count_at = header.index("RECORD_OFFSET"), header.index("RECORD_COUNT")
+    for index, row in enumerate(rows):
+        row[offset_at], row[count_at] = str(index), str(len(rows))
 
 
 @pytest.fixture

@@ -255,8 +255,8 @@ def fetch_and_load(settings: Settings, dataset: str) -> steps.LoadResult:
     else parse and load it."""
     history = steps.read_fetch_history(settings)
     outcome = steps.fetch_dataset(settings, dataset, history.last_records(dataset))
-    if steps.unchanged(outcome, history) is not None:
-        return steps.record_unchanged_fetches(settings, [outcome])[0]
+    if (unchanged := steps.unchanged(outcome, history)) is not None:
+        return steps.record_unchanged_fetches(settings, [(outcome, unchanged)])[0]
     return steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -46,30 +46,78 @@ def vintage_exists(con: duckdb.DuckDBPyConnection, vintage_id: str) -> bool:
 @dataclass(frozen=True)
 class FetchHistory:
     """What a run needs of earlier fetches, read once for every dataset: the newest good (200)
-    fetch record of each dataset's requests, whose validators go with the next request, and the
-    vintages held (a fetch that brings exactly one of them brought nothing new)."""
+    fetch record of each dataset's requests, whose validators go with the next request (with
+    `confirmed_at`, when a fetch last brought or confirmed that body), the vintages held (a fetch
+    that brings exactly one of them brought nothing new), and each dataset's newest vintage with
+    the bodies it was loaded from."""
 
     records: dict[str, dict[str, dict]]  # dataset -> request key -> record
     vintages: frozenset[str]
+    newest: dict[str, tuple[str, frozenset[str]]]  # dataset -> (vintage id, sha256 of its bodies)
 
     def last_records(self, dataset: str) -> dict[str, dict]:
         return self.records.get(dataset, {})
+
+    def vintage_confirmed(self, dataset: str, page_sha256s: Sequence[str]) -> str | None:
+        """`confirmed_vintage` by what was read of the warehouse at the start of the run."""
+        return confirmed_vintage(dataset, page_sha256s, self.vintages.__contains__, self.newest.get(dataset))
+
+
+def confirmed_vintage(
+    dataset: str,
+    page_sha256s: Sequence[str],
+    held: Callable[[str], bool],
+    newest: tuple[str, frozenset[str]] | None,
+) -> str | None:
+    """The loaded vintage a fetch brought again; None when it brought something new.
+
+    That is the vintage of exactly these bodies (`held` says whether a vintage id is loaded) or the
+    dataset's newest vintage (its id and its bodies' sha256) when that was loaded from every one of
+    them: the first fetch of a recent window after a full fetch brings the full vintage's newest
+    part, whose values are all held already (merge), so loading it would add a vintage and no value."""
+    own = vintage_id_for(dataset, page_sha256s)
+    if held(own):
+        return own
+    if newest is not None and set(page_sha256s) <= newest[1]:
+        return newest[0]
+    return None
+
+
+NEWEST_VINTAGES = """
+    WITH newest AS (
+        SELECT dataset, arg_max(vintage_id, load_seq) AS vintage_id FROM vintage
+        WHERE $dataset IS NULL OR dataset = $dataset GROUP BY dataset
+    )
+    SELECT n.dataset, n.vintage_id, list(DISTINCT f.sha256)
+    FROM newest n JOIN fetch_log f USING (vintage_id)
+    GROUP BY ALL
+"""
+
+
+def newest_vintages(
+    con: duckdb.DuckDBPyConnection, dataset: str | None = None
+) -> dict[str, tuple[str, frozenset[str]]]:
+    """Each dataset's (or one dataset's) newest vintage: its id and the sha256 of its bodies."""
+    rows = con.execute(NEWEST_VINTAGES, {"dataset": dataset}).fetchall()
+    return {d: (vintage_id, frozenset(shas)) for d, vintage_id, shas in rows}
 
 
 def fetch_history(con: duckdb.DuckDBPyConnection) -> FetchHistory:
     rows = con.execute(
         """
-        SELECT dataset, request_key, etag, last_modified, sha256, raw_path
-        FROM fetch_log WHERE status = 200
+        SELECT dataset, request_key, etag, last_modified, sha256, raw_path, confirmed_at
+        FROM (SELECT *, max(fetched_at) OVER (PARTITION BY dataset, request_key, sha256) AS confirmed_at
+              FROM fetch_log)
+        WHERE status = 200
         QUALIFY row_number() OVER (PARTITION BY dataset, request_key ORDER BY fetched_at DESC) = 1
         """
     ).fetchall()
-    keys = ("request_key", "etag", "last_modified", "sha256", "raw_path")
+    keys = ("request_key", "etag", "last_modified", "sha256", "raw_path", "confirmed_at")
     records: dict[str, dict[str, dict]] = {}
     for dataset, *fields in rows:
         records.setdefault(dataset, {})[fields[0]] = dict(zip(keys, fields, strict=True))
     vintages = frozenset(vintage for (vintage,) in con.execute("SELECT vintage_id FROM vintage").fetchall())
-    return FetchHistory(records, vintages)
+    return FetchHistory(records, vintages, newest_vintages(con))
 
 
 def _fetch_rows(vintage_id: str, records: Sequence[dict]) -> list[list]:
@@ -85,14 +133,14 @@ def _fetch_rows(vintage_id: str, records: Sequence[dict]) -> list[list]:
 
 
 def record_unchanged(
-    con: duckdb.DuckDBPyConnection, fetches: Mapping[str, Sequence[dict]]
+    con: duckdb.DuckDBPyConnection, fetches: Mapping[str, tuple[str, Sequence[dict]]]
 ) -> list[LoadResult]:
-    """Nothing new upstream for these datasets (their fetch records by dataset): keep the
-    provenance of each fetch (304s included) and load nothing. One statement for them all: a
-    no-change run confirms every dataset, and a statement each cost more than the check itself."""
+    """Nothing new upstream for these datasets (dataset -> the loaded vintage their fetch brought
+    again, and the fetch's records): keep the provenance of each fetch (304s included) and load
+    nothing. One statement for them all: a no-change run confirms every dataset, and a statement
+    each cost more than the check itself."""
     results, rows = [], []
-    for dataset, records in fetches.items():
-        vintage_id = vintage_id_for(dataset, [r["sha256"] for r in records])
+    for dataset, (vintage_id, records) in fetches.items():
         if not vintage_exists(con, vintage_id):
             raise ValueError(f"{dataset}: vintage {vintage_id[:12]} was never loaded")
         rows += _fetch_rows(vintage_id, records)
@@ -117,8 +165,12 @@ def load_vintage(
         raise ValueError(f"observations for {dataset} contain rows of another dataset")
     con.execute("BEGIN TRANSACTION")
     try:
-        if vintage_exists(con, vintage_id):
-            [result] = record_unchanged(con, {dataset: fetch_records})
+        held = confirmed_vintage(
+            dataset, [r["sha256"] for r in fetch_records], lambda v: vintage_exists(con, v),
+            newest_vintages(con, dataset).get(dataset),
+        )  # fmt: skip
+        if held is not None:
+            [result] = record_unchanged(con, {dataset: (held, fetch_records)})
             con.execute("COMMIT")
             return result
         fetched_at = max(r["fetched_at"] for r in fetch_records)

@@ -57,6 +57,21 @@ def test_run_refuses_an_unknown_dataset_before_starting(eim_env: Path) -> None:
     assert "unknown dataset 'not_a_dataset'" in result.output
 
 
+@pytest.mark.parametrize("command", ["run", "ingest"])
+def test_full_refresh_reaches_the_run_s_settings(
+    eim_env: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    import flows.cli
+
+    seen = []
+    monkeypatch.setenv("EIM_FULL_REFRESH", "false")  # and unset again after the test, whatever the CLI set
+    monkeypatch.setattr(flows.cli, "_run_flow", lambda *a, **k: seen.append(Settings().full_refresh) or 0)
+    assert runner.invoke(app, [command]).exit_code == 0
+    assert runner.invoke(app, [command, "--full-refresh"]).exit_code == 0
+    assert seen == [False, True]
+    assert "--full-refresh" in runner.invoke(app, [command, "--help"]).output
+
+
 def _observations(settings: Settings) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:

@@ -152,8 +152,8 @@ def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
     try:
         history = steps.read_fetch_history(settings)
         outcome = steps.fetch_dataset(settings, dataset, history.last_records(dataset))
-        if steps.unchanged(outcome, history) is not None:
-            steps.record_unchanged_fetches(settings, [outcome])
+        if (unchanged := steps.unchanged(outcome, history)) is not None:
+            steps.record_unchanged_fetches(settings, [(outcome, unchanged)])
             return "unchanged", ""
         result = steps.load_dataset(settings, outcome, steps.parse_dataset(outcome))
         return ("unchanged" if result.unchanged else "loaded"), f"{result.rows_new} new rows"
