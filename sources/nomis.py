@@ -210,11 +210,11 @@ def fetch(
     `previous(request_key)` returns the last archived page for a request, whose validators are
     sent so that an unchanged page costs a 304 and no body. A dataset with a recent window
     (`DatasetSpec.recent`) is asked for its newest periods only, unless `full_refresh` or its older
-    periods were last confirmed too long ago (`older_periods_due`).
+    periods were last confirmed too long ago (`_older_periods_due`).
     """
     url = base_url.rstrip("/") + DATA_PATH.format(source_id=spec.source_id)
     geography = ",".join(geography_codes)
-    full = full_refresh or older_periods_due(spec, previous, url, geography)
+    full = full_refresh or _older_periods_due(spec, previous, url, geography)
     parts: list[tuple[list[ArchivedPage], int]] = []
     for query in spec.request_queries(full=full):
         parts.append(_fetch_request(
@@ -284,12 +284,8 @@ def _check_older_periods(spec: DatasetSpec, parts: list[tuple[list[ArchivedPage]
         )
 
 
-def older_periods_due(
-    spec: DatasetSpec,
-    previous: Callable[[str], ArchivedPage | None],
-    url: str,
-    geography: str,
-    now: dt.datetime | None = None,
+def _older_periods_due(
+    spec: DatasetSpec, previous: Callable[[str], ArchivedPage | None], url: str, geography: str
 ) -> bool:
     """Whether a fetch of a dataset with a recent window must ask for its older periods too: they
     were never fetched for these areas, or last confirmed `full_refresh_days` ago or more."""
@@ -300,7 +296,7 @@ def older_periods_due(
     confirmed_at = last.record.get("confirmed_at") if last else None
     if confirmed_at is None:
         return True
-    age = (now or dt.datetime.now(dt.UTC)) - confirmed_at
+    age = dt.datetime.now(dt.UTC) - confirmed_at
     return age >= dt.timedelta(days=spec.recent.full_refresh_days)
 
 
