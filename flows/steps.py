@@ -46,7 +46,6 @@ from warehouse.load import (
     record_run,
     record_unchanged,
     record_unchanged_runs,
-    vintage_id_for,
 )
 from warehouse.models import build_models
 from warehouse.quality import run_checks
@@ -70,10 +69,6 @@ class FetchOutcome:
     dataset: str
     publisher: str
     pages: list[ArchivedPage]
-
-    @property
-    def vintage_id(self) -> str:
-        return vintage_id_for(self.dataset, [page.sha256 for page in self.pages])
 
 
 def areas_for(settings: Settings) -> AreaSet:
