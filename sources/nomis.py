@@ -215,12 +215,13 @@ def fetch(
     url = base_url.rstrip("/") + DATA_PATH.format(source_id=spec.source_id)
     geography = ",".join(geography_codes)
     full = full_refresh or _older_periods_due(spec, previous, url, geography)
+    limit = page_limit(uid, page_size)
     parts: list[tuple[list[ArchivedPage], int]] = []
     for query in spec.request_queries(full=full):
         parts.append(_fetch_request(
             client, config, url, {**query, "geography": geography}, spec=spec, raw_dir=raw_dir,
             previous=previous, first_page=sum(len(pages) for pages, _ in parts), uid=uid,
-            limit=page_limit(uid, page_size), on_page=on_page,
+            limit=limit, on_page=on_page,
         ))  # fmt: skip
     if len(parts) == 2:
         _check_older_periods(spec, parts)
@@ -326,10 +327,16 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     again at every release) is read column by column (`_parse_columns`); anything that reading
     cannot vouch for is left to the row-by-row reading (`_parse_rows`), which names the first fault.
     """
-    # Header-only pages passed the fetch's checks as the answer to a query no row matched.
-    paths = [path for path in paths if not header_only(path.read_bytes())]
     frame = _parse_columns(spec, paths)
     return frame if frame is not None else _parse_rows(spec, paths)
+
+
+def _bodies_with_rows(paths: list[Path]) -> Iterator[bytes]:
+    """The pages' bodies, one at a time; header-only pages passed the fetch's checks as the answer
+    to a query no row matched, and hold no observation."""
+    for path in paths:
+        if not header_only(body := path.read_bytes()):
+            yield body
 
 
 def _deciding_columns(spec: DatasetSpec) -> list[str]:
@@ -345,8 +352,8 @@ def _parse_rows(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     # combination is matched and its labels checked once, not once per area and period.
     deciding = _deciding_columns(spec)
     decided: dict[tuple, tuple[SeriesSpec, bool]] = {}
-    for path in paths:
-        for row in read_page(path.read_bytes(), spec.id, {*deciding, *OBSERVATION_COLUMNS}):
+    for body in _bodies_with_rows(paths):
+        for row in read_page(body, spec.id, {*deciding, *OBSERVATION_COLUMNS}):
             signature = tuple(map(row.get, deciding))
             if signature not in decided:
                 decided[signature] = _series_for(spec, row)
@@ -401,13 +408,14 @@ def _parse_columns(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame | None:
     deciding = _deciding_columns(spec)
     columns = sorted({*deciding, *OBSERVATION_COLUMNS})
     tables = []
-    for path in paths:
-        body = path.read_bytes()
+    for body in _bodies_with_rows(paths):
         _, header = _open_csv(body, spec.id)
         table = _arrow_page(body, header, columns)
         if table is None or table.column_names != columns:
             return None
         tables.append(table)
+    if not tables:
+        return None
     table = pa.concat_tables(tables)
     column = {name: table[name].combine_chunks() for name in columns}
     if any(pc.any(pc.match_substring(column[c], _SEPARATOR)).as_py() for c in deciding):
