@@ -86,7 +86,7 @@ def watch_latency(server, before: dt.date, data_dir: Path, poll_seconds: float, 
     os.environ["EIM_DATA_DIR"] = str(data_dir)
     monitor_run(return_state=True)
     day = release_day_after(before)
-    # The emulated Nomis shows a claimant month from the 15th (sources/samples.py), a few days after
+    # The emulated Nomis shows a claimant month from the 15th (sources/replay/samples.py), a few days after
     # the calendar's release day: the moment of publication is the timer's, so the date only needs
     # to be one on which the new month shows.
     later = day.replace(day=16)
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from flows.monitor import RunSummary, monitor_run
     from flows.settings import load_settings
-    from sources.replay import ReplayServer
+    from sources.replay.server import ReplayServer
     from warehouse.geography import load_area_file
 
     @flow(name="eim-bench-noop")

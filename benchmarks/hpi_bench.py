@@ -27,7 +27,7 @@ def _names() -> dict[str, str]:
 
 def hpi_file(rows: int, today: dt.date, cache: Path = CACHE) -> Path:
     """A UK HPI full file of at least `rows` rows in the real layout, generated once and kept."""
-    from sources.replay_landregistry import full_file_csv
+    from sources.replay.landregistry import full_file_csv
 
     path = cache / f"UK-HPI-full-file-{today:%Y-%m}-{rows}.csv"
     if not path.exists():

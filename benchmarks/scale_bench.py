@@ -33,8 +33,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from benchmarks.common import ROOT, VENV_BIN, ProcessResult, base_env, run_process
-from sources.emulation import Reply
-from sources.replay import ReplayServer
+from sources.replay.reply import Reply
+from sources.replay.server import ReplayServer
 
 AREAS = ("west-midlands", "england")
 

@@ -203,7 +203,7 @@ def ingest(
 def demo(quiet: QuietOption = False) -> None:
     """Run the monitor against illustrative samples served on loopback (no network needed)."""
     from flows.settings import load_settings
-    from sources.replay import ReplayServer
+    from sources.replay.server import ReplayServer
     from warehouse.geography import AreaFileError, load_area_file
 
     settings = load_settings()
@@ -296,7 +296,7 @@ def bulletin(
 
     from flows import steps
     from flows.settings import load_settings
-    from reports.publish import PublishError, rebuild_edition
+    from reports.bulletin.publish import PublishError, rebuild_edition
     from warehouse.db import WarehouseError
 
     settings = load_settings()
@@ -490,7 +490,7 @@ def subscribers_add(
 ) -> None:
     """Subscribe an address to every new edition."""
     from flows.settings import load_settings
-    from reports import subscribers
+    from reports.delivery import subscribers
 
     try:
         result = subscribers.add(load_settings().data_dir, email, areas)
@@ -503,7 +503,7 @@ def subscribers_add(
 def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
     """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
     from flows.settings import load_settings
-    from reports import subscribers
+    from reports.delivery import subscribers
 
     try:
         removed = subscribers.remove(load_settings().data_dir, email)
@@ -521,7 +521,7 @@ def subscribers_list(
 ) -> None:
     """List subscribers: address, areas, when they joined (and left)."""
     from flows.settings import load_settings
-    from reports import subscribers
+    from reports.delivery import subscribers
 
     records = [
         {"id": s.id, "email": s.email, "areas": ",".join(s.areas), "subscribed_at": s.subscribed_at,
@@ -539,7 +539,7 @@ def subscribers_import(
 ) -> None:
     """Subscribe every valid new address of a CSV file; report duplicates and invalid lines by number."""
     from flows.settings import load_settings
-    from reports import subscribers
+    from reports.delivery import subscribers
 
     try:
         report = subscribers.import_csv(load_settings().data_dir, file)
@@ -566,7 +566,7 @@ def send(
 ) -> None:
     """Email a published edition to every subscriber who has not had it yet (never twice)."""
     from flows.settings import load_settings
-    from reports.mail import MailError, send_edition
+    from reports.delivery.mail import MailError, send_edition
 
     _check_edition(edition)
     settings = load_settings()
@@ -594,7 +594,7 @@ def deliveries(
     from dataclasses import asdict
 
     from flows.settings import load_settings
-    from reports import subscribers
+    from reports.delivery import subscribers
 
     _check_edition(edition)
     records = [asdict(d) for d in subscribers.deliveries(load_settings().data_dir, edition)]
@@ -613,8 +613,8 @@ def site_serve(
 ) -> None:
     """Serve the published site and the unsubscribe page (put a TLS reverse proxy in front of it)."""
     from flows.settings import load_settings
-    from reports.mail import MailError
-    from reports.site_server import make_server
+    from reports.delivery.mail import MailError
+    from reports.delivery.site_server import make_server
 
     settings = load_settings()
     if settings.unsubscribe_secret is None:

@@ -25,7 +25,7 @@ from prefect.states import Completed, Failed, State
 from flows import steps
 from flows.alerts import send_alert
 from flows.settings import load_settings
-from reports.publish import EditionResult
+from reports.bulletin.publish import EditionResult
 from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherUnreachable
 from warehouse import db

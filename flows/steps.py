@@ -23,7 +23,7 @@ from cronsim import CronSim
 
 from flows.progress import download_progress
 from flows.settings import Settings
-from reports.publish import (
+from reports.bulletin.publish import (
     EditionResult,
     Paths,
     build_edition,
@@ -140,7 +140,7 @@ def complete_publication(settings: Settings) -> str | None:
     list every published edition, and every active subscriber not yet sent the newest edition gets
     it (at most once each: a delivery left pending by the kill is reported, not resent). None when
     nothing was published yet or nothing was left to do."""
-    from reports.mail import unsent_subscribers
+    from reports.delivery.mail import unsent_subscribers
 
     paths = Paths(settings.data_dir)
     manifests = published_manifests(paths)
@@ -158,8 +158,8 @@ def complete_publication(settings: Settings) -> str | None:
 
 def edition_stale(settings: Settings) -> bool:
     """True when the newest month's edition was not built from the current snapshot."""
-    from reports.edition import file_sha256, latest_edition_period
-    from reports.publish import Paths
+    from reports.bulletin.edition import file_sha256, latest_edition_period
+    from reports.bulletin.publish import Paths
 
     if not settings.snapshot_path.exists():
         return False
@@ -183,7 +183,7 @@ def failing_twice(settings: Settings, dataset: str) -> bool:
 
 def send_bulletin(settings: Settings, period: str) -> str:
     """Email a published edition to its subscribers, when sending is configured; a summary line."""
-    from reports.mail import send_edition
+    from reports.delivery.mail import send_edition
 
     if not settings.smtp_host:
         return "not sent: EIM_SMTP_HOST is not set"

@@ -1,1 +1,2 @@
-"""The bulletin: figures from the published snapshot (read only), narrative, rendering."""
+"""What subscribers receive: `bulletin` makes an edition from the published snapshot (read only),
+`delivery` emails it and serves the site."""

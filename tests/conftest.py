@@ -25,7 +25,7 @@ from werkzeug import Request, Response  # noqa: E402
 
 from flows.settings import Settings  # noqa: E402
 from sources.http import HttpConfig  # noqa: E402
-from sources.replay import select_periods  # noqa: E402
+from sources.replay.nomis import select_periods  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "real-samples"
@@ -149,7 +149,7 @@ def build_demo_data_dir(data_dir: Path, today: dt.date = DEMO_TODAY, area: str =
     from flows import steps
     from sources import ons_api
     from sources.catalog import default_catalog
-    from sources.replay import ReplayServer
+    from sources.replay.server import ReplayServer
     from warehouse.geography import load_area_file
 
     with (

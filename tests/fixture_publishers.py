@@ -26,7 +26,7 @@ from pytest_httpserver import HTTPServer
 from flows import steps
 from flows.settings import Settings
 from sources import ons_api
-from sources.replay_govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
+from sources.replay.govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
 from tests.conftest import FIXTURES, NomisFixtureServer, publish
 from warehouse.query import run_query
 

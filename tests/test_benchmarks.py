@@ -43,7 +43,7 @@ def test_process_tree_memory_and_timing() -> None:
 @pytest.fixture(scope="module")
 def tiny_hpi(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's own small full file (recent months, few areas), not the benchmark's large one."""
-    from sources.replay_landregistry import full_file_csv
+    from sources.replay.landregistry import full_file_csv
 
     path = tmp_path_factory.mktemp("hpi") / "UK-HPI-full-file.csv"
     path.write_bytes(full_file_csv(dt.date(2026, 11, 27), {"E08000025": "Birmingham"}))

@@ -122,7 +122,7 @@ def _manifests(data_dir: Path, name: str) -> list[dict]:
 def last_send(data_dir: Path) -> dict | None:
     """The newest send in the delivery log, or None when there is no log (or no delivery table yet).
 
-    The log is `reports.subscribers`' SQLite store: table `deliveries` (edition, status, updated_at);
+    The log is `reports.delivery.subscribers`' SQLite store: table `deliveries` (edition, status, updated_at);
     a table named `delivery`, and other names for its time and edition columns, are read too.
     Gives the time of the newest sent message, its edition, and that edition's counts by status.
     """

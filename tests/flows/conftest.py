@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sources.replay import ReplayServer
+from sources.replay.server import ReplayServer
 from warehouse.geography import load_area_file
 
 

@@ -12,7 +12,7 @@ import pytest
 from flows import steps
 from flows.settings import Settings
 from sources.catalog import default_catalog
-from sources.replay import ReplayServer
+from sources.replay.server import ReplayServer
 from warehouse import db
 from warehouse.geography import load_area_file
 
@@ -66,7 +66,7 @@ def test_a_failing_dataset_fails_the_run_but_the_others_load(
     prefect_api: str, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.monitor import monitor_run, run_summary
-    from sources import replay as replay_module
+    from sources.replay import nomis as replay_module
 
     population = replay_module.NOMIS_DATASETS["NM_2002_1"]
     ages = population.dimensions[1]

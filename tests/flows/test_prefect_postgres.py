@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from sources.catalog import default_catalog
-from sources.replay import ReplayServer
+from sources.replay.server import ReplayServer
 from tests.flows.postgres import (
     PostgresCluster,
     PostgresUnavailable,

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from flows.settings import Settings
-from sources.replay import ReplayServer
+from sources.replay.server import ReplayServer
 
 pytestmark = pytest.mark.slow
 RELEASE_DAY = "2026-12-08"  # the replay calendar's "Labour market overview, UK: December 2026"

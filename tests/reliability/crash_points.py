@@ -68,8 +68,9 @@ def _specs(rng: random.Random) -> list[tuple[str, str, str, str, int, str]]:
         ("snapshot", "snapshot-file", "replace", r"published/warehouse\.duckdb$", 1, "before"),
         ("snapshot", "snapshot-file-done", "replace", r"published/warehouse\.duckdb$", 1, "after"),
         ("snapshot", "parquet-link", "replace", r"published/parquet$", 1, "before"),
-        ("render", "render_chart", "call", "reports.charts:render_chart", rng.randint(1, 9), "before"),
-        ("render", "render_files", "call", "reports.render:render_files", 1, "before"),
+        ("render", "render_chart", "call", "reports.bulletin.charts:render_chart", rng.randint(1, 9),
+         "before"),
+        ("render", "render_files", "call", "reports.bulletin.render:render_files", 1, "before"),
         ("publish", "site-link", "replace", r"site/\d{4}-\d{2}$", 1, "before"),
         ("publish", "pin-snapshot", "replace", r"editions/[\d-]+/snapshot\.duckdb$", 1, "before"),
         ("publish", "manifest", "replace", r"editions/[\d-]+/manifest\.json$", 1, "before"),
@@ -77,9 +78,9 @@ def _specs(rng: random.Random) -> list[tuple[str, str, str, str, int, str]]:
         ("publish", "site-index", "replace", r"site/(index\.html|feed\.atom)$", rng.randint(1, 2), "before"),
         # Three subscribers: the message of the 1st is handed over after `record` call 1 (pending) and
         # recorded by call 2 (sent); call 3 is the 2nd subscriber's pending, and so on.
-        ("send", "smtp-send", "call", "reports.mail:_Connection.send", 1, "before"),
-        ("send", "record-sent", "call", "reports.subscribers:SubscriberStore.record", 2, "before"),
-        ("send", "between-deliveries", "call", "reports.subscribers:SubscriberStore.record",
+        ("send", "smtp-send", "call", "reports.delivery.mail:_Connection.send", 1, "before"),
+        ("send", "record-sent", "call", "reports.delivery.subscribers:SubscriberStore.record", 2, "before"),
+        ("send", "between-deliveries", "call", "reports.delivery.subscribers:SubscriberStore.record",
          rng.choice([3, 5]), "before"),
     ]  # fmt: skip
     return specs
@@ -131,7 +132,8 @@ def patch_everywhere(original, replacement):
                 setattr(module, name, replacement)
 
 
-import flows.steps, reports.charts, reports.mail, reports.publish, reports.render, reports.subscribers  # noqa
+import flows.steps, reports.bulletin.charts, reports.bulletin.publish, reports.bulletin.render  # noqa
+import reports.delivery.mail, reports.delivery.subscribers  # noqa
 import sources.archive, warehouse.load, warehouse.models, warehouse.snapshot  # noqa
 from sources import ons_api
 ons_api.RATE_LIMITS = ()  # the replay server on loopback needs no politeness limits

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from sources.emulation import Reply
-from sources.replay import ReplayServer
+from sources.replay.reply import Reply
+from sources.replay.server import ReplayServer
 
 PUBLISHERS = ("nomis", "ons_api", "ons_web", "landregistry", "govuk")
 ALL = PUBLISHERS

@@ -19,7 +19,7 @@ Then a re-run must exit 0 and end in the uninterrupted run's state: the same ind
 snapshot and in the Parquet exports, the same editions published, the same editions listed in the
 site index and the feed, and every subscriber sent the edition exactly once.
 
-Email is at most once (`reports.mail`): a delivery is recorded `pending` before the message is handed
+Email is at most once (`reports.delivery.mail`): a delivery is recorded `pending` before the message is handed
 to the SMTP server and `sent` after. A subscriber whose delivery was in flight at the kill is left
 `pending`, which no later run sends again without the operator (`eim send --resend-pending`); they got
 the message once or not at all, depending on whether the kill came before or after the hand-over. The
@@ -58,7 +58,7 @@ from tests.conftest import DEMO_TODAY, build_demo_data_dir
 from tests.reliability.crash_points import LAUNCHER, STAGES, KillPoint, kill_points
 
 if TYPE_CHECKING:
-    from sources.replay import ReplayServer
+    from sources.replay.server import ReplayServer
 
 pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +156,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture(scope="module")
 def replay() -> Iterator[ReplayServer]:
-    from sources.replay import ReplayServer
+    from sources.replay.server import ReplayServer
     from warehouse.geography import load_area_file
 
     with ReplayServer.serving(load_area_file("west-midlands"), today=DEMO_TODAY) as server:
@@ -195,7 +195,7 @@ class Bench:
 
     def copy(self, tag: str) -> Path:
         """A copy of the base data directory with three subscribers of its own."""
-        from reports.subscribers import SubscriberStore
+        from reports.delivery.subscribers import SubscriberStore
 
         data_dir = self.root / tag / "data"
         shutil.copytree(self.base_dir, data_dir, symlinks=True)
@@ -263,7 +263,7 @@ def _listed(data_dir: Path) -> dict[str, list[str]]:
 
 def mail_state(bench: Bench, data_dir: Path, tag: str) -> dict[str, tuple[int, str | None]]:
     """Per subscriber: messages the SMTP server accepted, and the delivery log's status."""
-    from reports.subscribers import SubscriberStore
+    from reports.delivery.subscribers import SubscriberStore
 
     copies: Counter = Counter()
     for (name, _period), n in bench.inbox.copies(tag).items():
@@ -377,7 +377,7 @@ def site_problems(data_dir: Path) -> list[str]:
 
 
 def pending_names(data_dir: Path) -> list[str]:
-    from reports.subscribers import SubscriberStore
+    from reports.delivery.subscribers import SubscriberStore
 
     return sorted(
         d.email.split("+")[0] for d in SubscriberStore(data_dir).deliveries() if d.status == "pending"

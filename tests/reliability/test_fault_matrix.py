@@ -235,7 +235,7 @@ def test_fault(fault: Fault, publisher: str, settings: Settings, server: FaultyR
 def test_a_blocked_draft_keeps_the_published_edition_reproducible(
     settings: Settings, server: FaultyReplayServer
 ) -> None:
-    from reports.publish import rebuild_edition
+    from reports.bulletin.publish import rebuild_edition
     from tests.reliability.faults import FAULTS_BY_NAME
 
     period = json.loads(next(settings.data_dir.glob("editions/*/manifest.json")).read_text())["period"]

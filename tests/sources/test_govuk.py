@@ -13,11 +13,12 @@ from openpyxl import Workbook
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from sources import govuk, replay_govuk
+from sources import govuk
 from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, make_client
+from sources.replay import govuk as replay_govuk
 from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "govuk"

@@ -12,12 +12,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from sources import landregistry, replay_landregistry
+from sources import landregistry
 from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError, PublisherHTTPError
 from sources.http import HttpConfig, make_client
 from sources.observations import OBSERVATION_DTYPES
+from sources.replay import landregistry as replay_landregistry
 from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "landregistry"

@@ -13,11 +13,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from sources import ons_api, replay_ons
+from sources import ons_api
 from sources.archive import ArchivedPage
 from sources.catalog import DatasetSpec, load_catalog
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, make_client
+from sources.replay import ons as replay_ons
 from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ons"

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from sources import ons_api, ons_releases, replay_ons
+from sources import ons_api, ons_releases
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, make_client
+from sources.replay import ons as replay_ons
 from tests.conftest import serve_emulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ons"

@@ -20,7 +20,7 @@ from sources.archive import ArchivedPage
 from sources.catalog import CatalogError, default_catalog, load_catalog
 from sources.errors import PublisherFormatError
 from sources.http import make_client
-from sources.replay import ReplayServer
+from sources.replay.server import ReplayServer
 from tests.conftest import FAST_HTTP, FIXTURES, NomisFixtureServer
 from warehouse import db
 from warehouse.geography import load_area_file

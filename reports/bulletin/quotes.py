@@ -3,8 +3,8 @@ the JSON sidecar holds each of them with its indicator, area, period, unit, sour
 
 from __future__ import annotations
 
-from reports import format as fmt
-from reports.edition import EditionData, Figure, Revision
+from reports.bulletin import format as fmt
+from reports.bulletin.edition import EditionData, Figure, Revision
 
 
 def ordinal(n: int) -> str:

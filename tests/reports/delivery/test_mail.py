@@ -18,7 +18,7 @@ import pytest
 from pydantic import Field, SecretStr
 
 from flows.settings import Settings
-from reports.mail import (
+from reports.delivery.mail import (
     DEMO_LINE,
     InvalidToken,
     MailConfig,
@@ -29,7 +29,7 @@ from reports.mail import (
     send_edition,
     verify_token,
 )
-from reports.subscribers import Subscriber, SubscriberStore
+from reports.delivery.subscribers import Subscriber, SubscriberStore
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult  # noqa: E402
@@ -403,7 +403,7 @@ def test_a_run_completes_a_publication_killed_before_its_feed_and_mail(
     """A run killed after the edition's manifest: the next run writes the feed and sends the mail."""
     from flows import steps
     from flows.settings import load_settings
-    from reports.publish import Paths, site_index_current
+    from reports.bulletin.publish import Paths, site_index_current
 
     handler, port = smtp
     for name, value in {"DATA_DIR": str(published), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),

@@ -9,9 +9,9 @@ quotes comes through the ledger, so it is in the edition's JSON sidecar.
 
 from __future__ import annotations
 
-from reports import format as fmt
-from reports.edition import EditionData, Figure
-from reports.quotes import Ledger, period_text
+from reports.bulletin import format as fmt
+from reports.bulletin.edition import EditionData, Figure
+from reports.bulletin.quotes import Ledger, period_text
 
 SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

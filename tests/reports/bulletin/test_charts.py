@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import charts
-from reports.charts import (
+from reports.bulletin import charts
+from reports.bulletin.charts import (
     LINE_COLOURS,
     OTHER_BAR_COLOUR,
     ChartSpec,
@@ -29,7 +29,7 @@ from reports.charts import (
     series_colours,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 NAN = math.nan
@@ -129,8 +129,8 @@ def test_the_same_spec_gives_the_same_bytes_twice() -> None:
 @pytest.mark.slow
 def test_the_same_spec_gives_the_same_bytes_in_a_new_process() -> None:
     code = (
-        "from reports.charts import render_chart\n"
-        "from tests.reports.test_charts import line_spec, bar_spec, _digest\n"
+        "from reports.bulletin.charts import render_chart\n"
+        "from tests.reports.bulletin.test_charts import line_spec, bar_spec, _digest\n"
         "print(_digest(render_chart(line_spec())), _digest(render_chart(bar_spec())))\n"
     )
     out = subprocess.run(
@@ -413,7 +413,7 @@ def test_bad_specs_are_refused() -> None:
 
 
 def test_palette_comes_from_afcharts_and_matches_the_fallback() -> None:
-    from reports import charts
+    from reports.bulletin import charts
 
     assert charts.AF_CATEGORICAL == charts.AF_CATEGORICAL_FALLBACK  # the hard-coded copy is current
     pytest.importorskip("afcharts")

@@ -18,7 +18,7 @@ data but before the server's reply is retried as a transient failure.
 
 Secrets: the SMTP password and the unsubscribe secret are read from `SecretStr` only where they are
 used and appear in no error, log line or delivery row. Addresses appear in no log line or error either:
-server replies are scrubbed (`reports.subscribers.scrub`) before they are stored or raised.
+server replies are scrubbed (`reports.delivery.subscribers.scrub`) before they are stored or raised.
 """
 
 from __future__ import annotations
@@ -45,8 +45,14 @@ from pathlib import Path
 import stamina
 from jinja2 import Environment, select_autoescape
 
-from reports import format as fmt
-from reports.subscribers import Subscriber, SubscriberError, SubscriberStore, normalise_address, scrub
+from reports.bulletin import format as fmt
+from reports.delivery.subscribers import (
+    Subscriber,
+    SubscriberError,
+    SubscriberStore,
+    normalise_address,
+    scrub,
+)
 
 log = logging.getLogger(__name__)
 
@@ -553,7 +559,7 @@ class _RateLimit:
 
 
 def newest_published_period(data_dir: Path) -> str:
-    from reports.publish import Paths, published_manifests
+    from reports.bulletin.publish import Paths, published_manifests
 
     manifests = published_manifests(Paths(Path(data_dir)))
     if not manifests:
@@ -586,7 +592,7 @@ def send_edition(
     subscriber `failed` and the run goes on. A failed login or TLS set-up stops the run with MailError
     (its `summary` says what was done), naming the SMTP host, never the password.
     """
-    from reports.publish import Paths
+    from reports.bulletin.publish import Paths
 
     config = settings if isinstance(settings, MailConfig) else MailConfig.from_settings(settings)
     _secret_bytes(config.unsubscribe_secret)  # fail before sending anything

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reports.mail import make_token, send_edition
-from reports.site_server import make_server
-from reports.subscribers import SubscriberStore
-from tests.reports import test_mail as mail_tests
-from tests.reports.test_mail import (
+from reports.delivery.mail import make_token, send_edition
+from reports.delivery.site_server import make_server
+from reports.delivery.subscribers import SubscriberStore
+from tests.reports.delivery import test_mail as mail_tests
+from tests.reports.delivery.test_mail import (
     FAST,
     PERIOD,
     SECRET,

@@ -1,6 +1,6 @@
 """Everything an edition shows, assembled from its figures: the input of every renderer.
 
-Numbers reach the page only through the ledger (`reports.quotes`), so the JSON sidecar lists each
+Numbers reach the page only through the ledger (`reports.bulletin.quotes`), so the JSON sidecar lists each
 one with its indicator, area, period, unit, source dataset and vintage.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import format as fmt
-from reports import narrative
-from reports.charts import ChartSpec, RenderedChart, render_chart
-from reports.edition import SECTIONS, AreaMeta, EditionData, IndicatorMeta
-from reports.quotes import Ledger, period_text
+from reports.bulletin import format as fmt
+from reports.bulletin import narrative
+from reports.bulletin.charts import ChartSpec, RenderedChart, render_chart
+from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, IndicatorMeta
+from reports.bulletin.quotes import Ledger, period_text
 
 TITLE = "Economic Impact Monitor"
 UNCERTAINTY_LINE = (

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from flows import steps
 from flows.cli import app
 from flows.settings import Settings
-from reports.content import SECTIONS
-from reports.publish import Paths, published_manifests, rebuild_edition
+from reports.bulletin.content import SECTIONS
+from reports.bulletin.publish import Paths, published_manifests, rebuild_edition
 from tests.conftest import DEMO_TODAY, publish
 
 NUMBER = re.compile(r"£?\d+(?:,\d{3})*(?:\.\d+)?%?")

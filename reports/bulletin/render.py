@@ -18,8 +18,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from reports import format as fmt
-from reports.content import UNCERTAINTY_LINE, Content, date_words
+from reports.bulletin import format as fmt
+from reports.bulletin.content import UNCERTAINTY_LINE, Content, date_words
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
 
@@ -31,7 +31,7 @@ def markdown_escape(text: object) -> str:
 
 def _environment(autoescape: bool) -> Environment:
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("reports.bulletin", "templates"),
         autoescape=select_autoescape(["html", "j2"]) if autoescape else False,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -196,7 +196,7 @@ def _render_pdf(content: Content, context: dict) -> bytes:
     with tempfile.TemporaryDirectory(prefix="eim-pdf-") as folder:
         root = Path(folder)
         template = root / PDF_TEMPLATE
-        template.write_bytes((resources.files("reports") / "templates" / PDF_TEMPLATE).read_bytes())
+        template.write_bytes((resources.files("reports.bulletin") / "templates" / PDF_TEMPLATE).read_bytes())
         for section in content.sections:
             for chart in section.charts:
                 (root / f"{chart.spec.id}.png").write_bytes(chart.rendered.png)

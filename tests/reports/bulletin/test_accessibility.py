@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.accessibility import audit_html, contrast, parse_colour, parse_css
+from tests.accessibility import audit_html, contrast, parse_colour, parse_css
 
 STYLE = "body { color: #0b0c0c; background: #ffffff; } a { color: #1d70b8; }"
 

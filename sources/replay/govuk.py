@@ -21,8 +21,8 @@ from functools import lru_cache
 
 from openpyxl import Workbook
 
-from sources.emulation import Reply
-from sources.samples import unit_hash
+from sources.replay.reply import Reply
+from sources.replay.samples import unit_hash
 
 CONTENT_PREFIX = "/api/content/"
 UPLOADS_PATH = "/government/uploads/system/uploads/attachment_data/file/{number}/{name}"

@@ -16,9 +16,9 @@ import math
 import re
 from functools import lru_cache
 
-from sources.emulation import Reply
 from sources.landregistry import DOCUMENTED_COLUMNS, FILE_PATH
-from sources.samples import unit_hash
+from sources.replay.reply import Reply
+from sources.replay.samples import unit_hash
 
 FILE_ROUTE = re.compile(re.escape(FILE_PATH).replace(r"\{month\}", r"(\d{4})-(\d{2})"))
 REGIONS = {

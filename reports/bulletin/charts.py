@@ -50,7 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 from PIL import Image
 
-from reports import format as fmt
+from reports.bulletin import format as fmt
 
 Kind = Literal["line", "bar"]
 Unit = Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]

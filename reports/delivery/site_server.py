@@ -27,8 +27,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from reports.mail import InvalidToken, verify_token
-from reports.subscribers import SubscriberStore, scrub, store_path
+from reports.delivery.mail import InvalidToken, verify_token
+from reports.delivery.subscribers import SubscriberStore, scrub, store_path
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ def make_server(
     site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: object
 ) -> ThreadingHTTPServer:
     """A bound, not yet serving server (port 0: any free port; see `server.server_address`)."""
-    from reports.mail import _secret_bytes
+    from reports.delivery.mail import _secret_bytes
 
     _secret_bytes(unsubscribe_secret)  # refuse to start without a usable secret
     site_root = Path(site_dir).resolve()

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from reports import subscribers
-from reports.subscribers import SubscriberError, SubscriberStore, normalise_address, parse_areas, scrub
+from reports.delivery import subscribers
+from reports.delivery.subscribers import (
+    SubscriberError,
+    SubscriberStore,
+    normalise_address,
+    parse_areas,
+    scrub,
+)
 
 
 @pytest.fixture

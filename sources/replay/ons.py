@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from sources.emulation import Reply
-from sources.samples import unit_hash
+from sources.replay.reply import Reply
+from sources.replay.samples import unit_hash
 
 EDITION = "time-series"
 DATASET_ROUTE = re.compile(r"/v1/datasets/([a-z0-9-]+)(/editions(?:/([a-z0-9-]+)(?:/versions/(\d+))?)?)?")

@@ -22,15 +22,17 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from reports import format as fmt
-from reports.content import BuildInfo, Content, build_content
-from reports.edition import EditionData, latest_edition_period, read_edition
-from reports.render import render_files
+from reports.bulletin import format as fmt
+from reports.bulletin.content import BuildInfo, Content, build_content
+from reports.bulletin.edition import EditionData, latest_edition_period, read_edition
+from reports.bulletin.render import render_files
 from warehouse.db import connect_read_only
 from warehouse.quality import blocking
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366}
-SITE = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2"]))
+SITE = Environment(
+    loader=PackageLoader("reports.bulletin", "templates"), autoescape=select_autoescape(["j2"])
+)
 
 
 class PublishError(RuntimeError):

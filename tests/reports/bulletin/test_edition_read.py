@@ -1,11 +1,11 @@
-"""Reading an edition's figures from the snapshot (`reports.edition`)."""
+"""Reading an edition's figures from the snapshot (`reports.bulletin.edition`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flows.settings import Settings
-from reports import edition
+from reports.bulletin import edition
 from warehouse.db import connect_read_only
 
 

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from flows.cli import app
-from reports.site_server import make_server
+from reports.delivery.site_server import make_server
 
 SECRET = "a-test-secret-of-enough-length"
 
