@@ -259,8 +259,10 @@ def bench_scale(runs: int) -> list[Figure]:
 
     def described(area: str) -> str:
         size = data["areas"][area]
-        return (f"`EIM_AREA={area}` ({size['areas']} areas: {size['councils']} councils, "
-                f"{size['combined_authorities']} combined authorities)")  # fmt: skip
+        return (
+            f"`EIM_AREA={area}` ({size['areas']} areas: {size['councils']} councils, "
+            f"{size['combined_authorities']} combined authorities)"
+        )
 
     def runs_of(area: str) -> str:
         return ", ".join(f"{s:.1f}" for s in data["seconds"][area]) + " s"

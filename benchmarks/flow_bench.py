@@ -119,9 +119,11 @@ def watch_latency(server, before: dt.date, data_dir: Path, poll_seconds: float, 
         # The APS is due the same day and does not change: the watch polls on until its deadline,
         # after the claimant count's edition is out, which is what is timed.
         state = release_watch(
-            poll_seconds=poll_seconds, deadline_minutes=3 * poll_seconds / 60, day=day.isoformat(),
+            poll_seconds=poll_seconds,
+            deadline_minutes=3 * poll_seconds / 60,
+            day=day.isoformat(),
             return_state=True,
-        )  # fmt: skip
+        )
     finally:
         timer.cancel()
         stop.set()
@@ -150,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="eim-bench-flow-"))
     os.environ.update(
-        PREFECT_HOME=str(work / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="ERROR", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
-    )  # fmt: skip
+        PREFECT_HOME=str(work / "prefect-home"),
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="ERROR",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
+    )
     for key in [k for k in os.environ if k.startswith("EIM_")]:
         del os.environ[key]
     os.chdir(work)

@@ -114,8 +114,11 @@ def run_worker(mode: str, path: Path) -> dict:
     """One reader in a fresh subprocess: its own time and peak memory."""
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.hpi_bench", "worker", mode, str(path)],
-        check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

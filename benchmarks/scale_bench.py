@@ -74,8 +74,11 @@ def replay_process(area: str) -> Iterator[dict[str, str]]:
     """A `serve` subprocess for `area`; yields its base URLs and stops it on exit."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.scale_bench", "serve", area],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         if not line:
@@ -100,11 +103,13 @@ def worker(out: Path, runs: int, warmup: int, servers: dict[str, dict[str, str]]
     """Time cold `monitor_run`s of each area set in this one process, after Prefect's API is up."""
     work = Path(tempfile.mkdtemp(prefix="eim-bench-scale-"))
     os.environ.update(
-        PREFECT_HOME=str(work / "prefect-home"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(work / "prefect-home"),
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="ERROR",
         # As `eim` does (flows/cli.py): on a busy 2-core machine the API takes longer than Prefect's 20 s.
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
-    )  # fmt: skip
+    )
     for key in [k for k in os.environ if k.startswith("EIM_")]:
         del os.environ[key]
     os.environ.update(EIM_DEMO="true", EIM_QUIET="true")
@@ -149,9 +154,12 @@ def memory_run(area: str, urls: dict[str, str]) -> ProcessResult:
     """`eim run` for `area` as a whole cold process, its process tree's memory sampled."""
     work = Path(tempfile.mkdtemp(prefix="eim-bench-scale-mem-"))
     env = base_env(
-        EIM_AREA=area, EIM_DATA_DIR=str(work / "data"), PREFECT_HOME=str(work / "prefect-home"),
-        EIM_DEMO="true", **{f"EIM_{publisher.upper()}_URL": url for publisher, url in urls.items()},
-    )  # fmt: skip
+        EIM_AREA=area,
+        EIM_DATA_DIR=str(work / "data"),
+        PREFECT_HOME=str(work / "prefect-home"),
+        EIM_DEMO="true",
+        **{f"EIM_{publisher.upper()}_URL": url for publisher, url in urls.items()},
+    )
     result = run_process([str(VENV_BIN / "eim"), "run", "--quiet"], env=env, cwd=work, sample=True)
     # Exit code 1 also means "a dataset failed, the rest ran"; a run that published no snapshot did not
     # do the work whose memory is measured.
@@ -179,10 +187,23 @@ def measure(runs: int, warmup: int = 1, memory_runs: int | None = None) -> dict:
     with ExitStack() as stack:
         servers = {area: stack.enter_context(replay_process(area)) for area in AREAS}
         subprocess.run(
-            [sys.executable, "-m", "benchmarks.scale_bench", "worker", str(out), "--runs", str(runs),
-             "--warmup", str(warmup), "--servers", json.dumps(servers)],
-            check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.scale_bench",
+                "worker",
+                str(out),
+                "--runs",
+                str(runs),
+                "--warmup",
+                str(warmup),
+                "--servers",
+                json.dumps(servers),
+            ],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         memory: dict[str, list[dict]] = {area: [] for area in AREAS}
         for _ in range(runs if memory_runs is None else memory_runs):
             for area in AREAS:

@@ -1,76 +1,35 @@
 """The `eim` command line.
 
 Commands import Prefect and the rendering stack only when they need them, so that `eim query` and
-the other read-only commands start fast; `eim query` does not import pydantic either.
+the other read-only commands start fast (tests/test_startup.py holds them to it).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
+import re
 import sys
-from contextlib import suppress
-from enum import Enum, StrEnum
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
+import duckdb
 import typer
-from typer._coercion import RuntimeParam, build_runtime_param
-from typer._param_types import coerce_cli_choice
-from typer.core import TyperCommand, TyperGroup, _TyperParameter
 
-if TYPE_CHECKING:
-    import typer._click as click
-
-
-class _PlainValue(RuntimeParam):
-    """Typer 0.29 converts every parameter's value through a pydantic TypeAdapter, even the `None` of
-    an absent `--help`, and building the first adapter imports pydantic: about 0.3 s, as much as the
-    rest of `eim query`. Most values need no conversion: a `str` for a `str` parameter, a `bool` for a
-    flag, a member or a member's value for an Enum. Those are returned as typer's adapter returns them
-    (a choice by typer's `coerce_cli_choice`, which that adapter calls); any other value, and every
-    error, goes to typer's adapter, built then, so conversions and messages stay typer's own."""
-
-    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: click.Context) -> Any:
-        if self.annotation in (str, bool) and type(value) is self.annotation:
-            return value
-        if issubclass(self.annotation, Enum):
-            with suppress(ValueError):
-                return coerce_cli_choice(
-                    value,
-                    choices=list(self.annotation),
-                    case_sensitive=self.parameter_info.case_sensitive,
-                    ctx=ctx,
-                )
-        return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
-
-
-def _with_plain_values(params: list[click.Parameter]) -> list[click.Parameter]:
-    """Puts a `_PlainValue` in the slot where typer caches the adapter it builds on first use, for each
-    `str`, `bool` or Enum parameter without a parser of its own (the help option included, which
-    typer adds only when the command line is parsed)."""
-    for param in params:
-        if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
-            continue
-        info, annotation = param.type_descriptor.parameter_info, param.type_descriptor.annotation
-        plain = annotation in (str, bool) or (isinstance(annotation, type) and issubclass(annotation, Enum))
-        if plain and info.parser is None:
-            param._runtime_param = _PlainValue(parameter_info=info, annotation=annotation)
-    return params
-
-
-class _Group(TyperGroup):
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        return _with_plain_values(super().get_params(ctx))
-
-
-class _Command(TyperCommand):
-    """The quick read-only commands' class; the others build settings, which import pydantic anyway."""
-
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        return _with_plain_values(super().get_params(ctx))
-
+from flows.settings import load_settings
+from reports.delivery import subscribers
+from sources.catalog import CatalogError, default_catalog
+from warehouse.db import WarehouseError, connect_read_only
+from warehouse.freshness import status_exit_code, status_report
+from warehouse.geography import AreaFileError, load_area_file
+from warehouse.quality import checks_exit_code, latest_checks
+from warehouse.query import run_query
+from warehouse.status import dataset_status
+from warehouse.summaries import indicator_records
 
 app = typer.Typer(
     help="West Midlands Economic Impact Monitor: fetch ONS and government data, compute "
@@ -81,7 +40,6 @@ app = typer.Typer(
     # start-up, which the quick read-only commands should not pay.
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    cls=_Group,
 )
 
 
@@ -161,10 +119,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh: bool = False) -> None:
     from flows import steps
-    from flows.settings import load_settings
-    from sources.catalog import CatalogError, default_catalog
-    from warehouse.db import WarehouseError
-    from warehouse.geography import AreaFileError, load_area_file
 
     if quiet:
         os.environ["EIM_QUIET"] = "true"
@@ -202,9 +156,7 @@ def ingest(
 @app.command()
 def demo(quiet: QuietOption = False) -> None:
     """Run the monitor against illustrative samples served on loopback (no network needed)."""
-    from flows.settings import load_settings
     from sources.replay.server import ReplayServer
-    from warehouse.geography import AreaFileError, load_area_file
 
     settings = load_settings()
     try:
@@ -215,8 +167,10 @@ def demo(quiet: QuietOption = False) -> None:
         server = ReplayServer.serving(areas, port=settings.demo_port)
     except OSError:
         # A fixed port keeps URLs, and so conditional requests, the same from one demo to the next.
-        typer.echo(f"Port {settings.demo_port} is busy: serving on another port, so every body is "
-                   "downloaded again.", err=True)  # fmt: skip
+        typer.echo(
+            f"Port {settings.demo_port} is busy: serving on another port, so every body is downloaded again.",
+            err=True,
+        )
         server = ReplayServer.serving(areas)
     with server:
         for publisher, url in server.base_urls.items():
@@ -226,29 +180,7 @@ def demo(quiet: QuietOption = False) -> None:
         _start(None, quiet, render=True)
 
 
-def _snapshot_path() -> Path:
-    """`load_settings().snapshot_path` without building the settings, for `eim query`.
-
-    Building them imports pydantic and validates every setting, while a query reads only the data
-    directory: taken here from the same sources in the same order. When `eim.toml` cannot be read
-    or parsed, or the data directory given is not text, the settings are built after all, so that
-    they fail with their own message. A setting the query does not use is not checked (an
-    `EIM_SMTP_PORT` that is not a number stops every other command, not this one).
-    """
-    from flows import setting_sources
-
-    try:
-        data_dir = setting_sources.raw_settings().get("data_dir", "data")
-    except (OSError, ValueError):  # eim.toml unreadable, or not TOML
-        data_dir = None
-    if not isinstance(data_dir, str):
-        from flows.settings import load_settings
-
-        return load_settings().snapshot_path
-    return setting_sources.snapshot_path(Path(data_dir))
-
-
-@app.command(cls=_Command)
+@app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN).")],
     output: Annotated[
@@ -256,11 +188,9 @@ def query(
     ] = OutputFormat.table,
 ) -> None:
     """Run read-only SQL against the analysts' snapshot of the warehouse and print the result."""
-    from warehouse.db import WarehouseError
-    from warehouse.query import run_query
 
     try:
-        result = run_query(_snapshot_path(), sql)
+        result = run_query(load_settings().snapshot_path, sql)
     except WarehouseError as error:
         raise _fail(str(error)) from None
     if output is OutputFormat.json:
@@ -292,12 +222,9 @@ def bulletin(
     ] = False,
 ) -> None:
     """Build and publish an edition of the bulletin from the analysts' snapshot (or rebuild one)."""
-    import re
 
     from flows import steps
-    from flows.settings import load_settings
     from reports.bulletin.publish import PublishError, rebuild_edition
-    from warehouse.db import WarehouseError
 
     settings = load_settings()
     for value in (period, rebuild):
@@ -334,8 +261,10 @@ def _print_records(records: list[dict], as_json: bool, columns: list[str]) -> No
     if as_json:
         typer.echo(json.dumps(records, default=str, indent=2))
         return
-    _print_table(columns, [["" if record.get(c) is None else str(record.get(c)) for c in columns]
-                           for record in records])  # fmt: skip
+    _print_table(
+        columns,
+        [["" if record.get(c) is None else str(record.get(c)) for c in columns] for record in records],
+    )
 
 
 def _print_table(columns: list[str], rows: list[list[str]]) -> None:
@@ -350,10 +279,6 @@ def _print_table(columns: list[str], rows: list[list[str]]) -> None:
 
 def _open_status_database():
     """The live warehouse read-only when no run holds it, else the last published snapshot."""
-    import duckdb
-
-    from flows.settings import load_settings
-    from warehouse.db import WarehouseError, connect_read_only
 
     settings = load_settings()
     try:
@@ -366,12 +291,9 @@ def _open_status_database():
         raise WarehouseError(str(error)) from None
 
 
-@app.command(cls=_Command)
+@app.command()
 def sources(as_json: JsonOption = False) -> None:
     """List every catalog dataset: publisher, last fetched and changed, latest period, rows, status."""
-    from sources.catalog import default_catalog
-    from warehouse.db import WarehouseError
-    from warehouse.status import dataset_status
 
     catalog = default_catalog()
     try:
@@ -380,15 +302,19 @@ def sources(as_json: JsonOption = False) -> None:
     except WarehouseError as error:
         raise _fail(str(error)) from None
     records = [
-        {"dataset": s["dataset"], "publisher": catalog.get(s["dataset"]).publisher,
-         "title": catalog.get(s["dataset"]).title, **{k: v for k, v in s.items() if k != "dataset"}}
+        {
+            "dataset": s["dataset"],
+            "publisher": catalog.get(s["dataset"]).publisher,
+            "title": catalog.get(s["dataset"]).title,
+            **{k: v for k, v in s.items() if k != "dataset"},
+        }
         for s in statuses
-    ]  # fmt: skip
+    ]
     columns = ["dataset", "publisher", "last_fetched", "last_changed", "latest_period", "rows", "status"]
     _print_records(records, as_json, columns)
 
 
-@app.command(cls=_Command)
+@app.command()
 def indicators(
     area: Annotated[
         str | None, typer.Option("--area", "-a", help="GSS code (default: the focus area).")
@@ -396,28 +322,29 @@ def indicators(
     as_json: JsonOption = False,
 ) -> None:
     """Every indicator's latest value and comparisons for an area (default: the focus area)."""
-    from flows.settings import load_settings
-    from warehouse.db import WarehouseError
-    from warehouse.summaries import indicator_records
 
     try:
         records = indicator_records(load_settings().snapshot_path, area)
     except WarehouseError as error:
         raise _fail(str(error)) from None
-    columns = ["indicator", "value_area", "period", "value", "unit", "change_period", "change_year",
-               "gap_uk", "rank", "significant_year"]  # fmt: skip
+    columns = [
+        "indicator",
+        "value_area",
+        "period",
+        "value",
+        "unit",
+        "change_period",
+        "change_year",
+        "gap_uk",
+        "rank",
+        "significant_year",
+    ]
     _print_records(records, as_json, columns)
 
 
-@app.command(cls=_Command)
+@app.command()
 def status(as_json: JsonOption = False) -> None:
     """Freshness of every dataset and of the bulletin; exit 1 when anything is stale or a run failed."""
-    import datetime as dt
-
-    from flows.settings import load_settings
-    from sources.catalog import default_catalog
-    from warehouse.db import WarehouseError
-    from warehouse.freshness import status_exit_code, status_report
 
     catalog = {d: (spec.publisher, spec.cadence) for d, spec in default_catalog().datasets.items()}
     settings = load_settings()
@@ -429,14 +356,25 @@ def status(as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(json.dumps(report, default=str, indent=2))
         raise typer.Exit(status_exit_code(report))
-    columns = ["dataset", "cadence", "state", "last_success", "last_changed", "latest_period",
-               "next_expected", "failures_in_a_row", "last_error"]  # fmt: skip
+    columns = [
+        "dataset",
+        "cadence",
+        "state",
+        "last_success",
+        "last_changed",
+        "latest_period",
+        "next_expected",
+        "failures_in_a_row",
+        "last_error",
+    ]
     _print_records(report["datasets"], False, columns)
     bulletin = report["bulletin"]
     if bulletin["last_edition"]:
         forced = " (forced)" if bulletin["last_forced"] else ""
-        typer.echo(f"Last edition: {bulletin['last_edition']} (no. {bulletin['last_edition_number']}), "
-                   f"published {bulletin['last_published_on']}{forced}")  # fmt: skip
+        typer.echo(
+            f"Last edition: {bulletin['last_edition']} (no. {bulletin['last_edition_number']}), "
+            f"published {bulletin['last_published_on']}{forced}"
+        )
     else:
         typer.echo("Last edition: none published yet")
     if bulletin["draft_period"]:
@@ -449,11 +387,9 @@ def status(as_json: JsonOption = False) -> None:
     raise typer.Exit(status_exit_code(report))
 
 
-@app.command(cls=_Command)
+@app.command()
 def checks(as_json: JsonOption = False) -> None:
     """The latest data-quality checks of every dataset; exit 1 when an error or blocker check failed."""
-    from warehouse.db import WarehouseError
-    from warehouse.quality import checks_exit_code, latest_checks
 
     try:
         with _open_status_database() as con:
@@ -474,7 +410,6 @@ app.add_typer(site_app, name="site")
 
 
 def _check_edition(edition: str | None) -> None:
-    import re
 
     if edition is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", edition):
         raise _fail(f"invalid edition {edition!r}: give a month as YYYY-MM, e.g. 2026-10")
@@ -489,8 +424,6 @@ def subscribers_add(
     ] = None,
 ) -> None:
     """Subscribe an address to every new edition."""
-    from flows.settings import load_settings
-    from reports.delivery import subscribers
 
     try:
         result = subscribers.add(load_settings().data_dir, email, areas)
@@ -502,8 +435,6 @@ def subscribers_add(
 @subscribers_app.command("remove")
 def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
     """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
-    from flows.settings import load_settings
-    from reports.delivery import subscribers
 
     try:
         removed = subscribers.remove(load_settings().data_dir, email)
@@ -520,14 +451,17 @@ def subscribers_list(
     as_json: JsonOption = False,
 ) -> None:
     """List subscribers: address, areas, when they joined (and left)."""
-    from flows.settings import load_settings
-    from reports.delivery import subscribers
 
     records = [
-        {"id": s.id, "email": s.email, "areas": ",".join(s.areas), "subscribed_at": s.subscribed_at,
-         "unsubscribed_at": s.unsubscribed_at}
+        {
+            "id": s.id,
+            "email": s.email,
+            "areas": ",".join(s.areas),
+            "subscribed_at": s.subscribed_at,
+            "unsubscribed_at": s.unsubscribed_at,
+        }
         for s in subscribers.list_subscribers(load_settings().data_dir, include_unsubscribed=everyone)
-    ]  # fmt: skip
+    ]
     _print_records(records, as_json, ["id", "email", "areas", "subscribed_at", "unsubscribed_at"])
 
 
@@ -538,8 +472,6 @@ def subscribers_import(
     ],
 ) -> None:
     """Subscribe every valid new address of a CSV file; report duplicates and invalid lines by number."""
-    from flows.settings import load_settings
-    from reports.delivery import subscribers
 
     try:
         report = subscribers.import_csv(load_settings().data_dir, file)
@@ -565,13 +497,14 @@ def send(
     ] = False,
 ) -> None:
     """Email a published edition to every subscriber who has not had it yet (never twice)."""
-    from flows.settings import load_settings
     from reports.delivery.mail import MailError, send_edition
 
     _check_edition(edition)
     settings = load_settings()
     try:
-        summary = send_edition(settings.data_dir, edition, settings, resend_pending=resend_pending)
+        summary = send_edition(
+            settings.data_dir, edition, settings.mail_config(), resend_pending=resend_pending
+        )
     except MailError as error:
         if error.summary is not None:
             typer.echo(error.summary.describe(), err=True)
@@ -591,10 +524,6 @@ def deliveries(
     as_json: JsonOption = False,
 ) -> None:
     """Who got which edition: status (sent, failed, pending), attempts, Message-ID, last error."""
-    from dataclasses import asdict
-
-    from flows.settings import load_settings
-    from reports.delivery import subscribers
 
     _check_edition(edition)
     records = [asdict(d) for d in subscribers.deliveries(load_settings().data_dir, edition)]
@@ -612,15 +541,15 @@ def site_serve(
     ] = "127.0.0.1",
 ) -> None:
     """Serve the published site and the unsubscribe page (put a TLS reverse proxy in front of it)."""
-    from flows.settings import load_settings
-    from reports.delivery.mail import MailError
     from reports.delivery.site_server import make_server
+    from reports.delivery.smtp import MailError
 
     settings = load_settings()
     if settings.unsubscribe_secret is None:
         raise _fail("set EIM_UNSUBSCRIBE_SECRET (the key of the unsubscribe links) before serving the site")
     try:
-        server = make_server(settings.site_dir, settings.data_dir, host, port, settings.unsubscribe_secret)
+        secret = settings.unsubscribe_secret.get_secret_value()
+        server = make_server(settings.site_dir, settings.data_dir, host, port, secret)
     except (MailError, OSError, ValueError) as error:
         raise _fail(str(error)) from None
     bound_host, bound_port = server.server_address[:2]

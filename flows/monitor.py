@@ -195,8 +195,11 @@ def _ingest(wanted: list[str]) -> tuple[RunSummary, bool]:
                 if result is None:
                     continue
                 (summary.unchanged if result.unchanged else summary.loaded).append(dataset_id)
-                logger.info("%s: %s", dataset_id, "unchanged" if result.unchanged else
-                            f"{result.rows_new} new or revised values")  # fmt: skip
+                logger.info(
+                    "%s: %s",
+                    dataset_id,
+                    "unchanged" if result.unchanged else f"{result.rows_new} new or revised values",
+                )
         behind = None if summary.loaded else steps.publication_behind(settings)
     if summary.loaded or behind == "snapshot":
         build_models()
@@ -229,16 +232,22 @@ def _publish_and_send(summary: RunSummary) -> None:
     if not edition.published:
         for reason in edition.reasons:
             summary.failed[f"bulletin {edition.period}"] = f"edition kept as a draft: {reason}"
-        send_alert(settings, f"edition {edition.period} kept as a draft",
-                   "The publication gate refused it:\n" + "\n".join(edition.reasons))  # fmt: skip
+        send_alert(
+            settings,
+            f"edition {edition.period} kept as a draft",
+            "The publication gate refused it:\n" + "\n".join(edition.reasons),
+        )
         return
     get_run_logger().info("Edition %s published at %s", edition.period, summary.bulletin)
     get_run_logger().info("Email: %s", send_bulletin(edition.period))
 
 
 def _alert_on_failure(flow, flow_run, state) -> None:
-    send_alert(load_settings(), f"run {flow_run.name} of {flow.name} ended {state.type.value.lower()}",
-               state.message or "")  # fmt: skip
+    send_alert(
+        load_settings(),
+        f"run {flow_run.name} of {flow.name} ended {state.type.value.lower()}",
+        state.message or "",
+    )
 
 
 class RunFailed(Exception):
@@ -296,8 +305,9 @@ def ingest_flow(datasets: list[str] | None = None) -> State:
         return _finish(summary)
 
 
-@flow(name="eim-run", description="Fetch, load, model, publish and send the Economic Impact Monitor.",
-      **ALERTS)  # fmt: skip
+@flow(
+    name="eim-run", description="Fetch, load, model, publish and send the Economic Impact Monitor.", **ALERTS
+)
 def monitor_run(datasets: list[str] | None = None) -> State:
     _freeze_long_lived_objects()
     settings = load_settings()
@@ -314,8 +324,11 @@ def monitor_run(datasets: list[str] | None = None) -> State:
     return _finish(summary)
 
 
-@flow(name="eim-release-watch", description="On release days, poll the datasets due until they change.",
-      **ALERTS)  # fmt: skip
+@flow(
+    name="eim-release-watch",
+    description="On release days, poll the datasets due until they change.",
+    **ALERTS,
+)
 def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day: str | None = None) -> State:
     """Poll the datasets whose releases the ONS calendar lists for today; each time new data lands,
     run the model → bulletin → send chain at once (a later landing the same day rebuilds the

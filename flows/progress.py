@@ -33,9 +33,11 @@ def download_progress(dataset: str, *, quiet: bool) -> Iterator[None]:
             state["done"] = state["base"] + received
             expected = None if total is None else state["base"] + total
             progress.update(
-                task, completed=state["done"], total=expected,
+                task,
+                completed=state["done"],
+                total=expected,
                 description=f"{dataset} (request {state['pages']})",
-            )  # fmt: skip
+            )
 
         with reporting_progress(update):
             yield

@@ -3,8 +3,8 @@
 Every publisher's base URL is a setting, so tests, the demo and a local mirror point the same code at
 a loopback server. Secrets are `SecretStr`: their repr and str are masked, so they never reach a log.
 
-The two sources are read by `flows.setting_sources` and validated by a plain pydantic model, not
-through pydantic-settings: that library's import (asyncio, argparse, python-dotenv and its cloud secret
+The two sources are read by the few lines below and validated by a plain pydantic model, not through
+pydantic-settings: that library's import (asyncio, argparse, python-dotenv and its cloud secret
 providers, none of which these settings use) cost more than the rest of `eim status`'s start-up.
 Every value is still validated and converted by pydantic, with its messages.
 """
@@ -12,15 +12,20 @@ Every value is still validated and converted by pydantic, with its messages.
 from __future__ import annotations
 
 import functools
+import os
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from flows import setting_sources
-
 if TYPE_CHECKING:
+    from reports.delivery.mail import MailConfig
+    from reports.delivery.smtp import SmtpSettings
     from sources.http import HttpConfig
+
+ENV_PREFIX = "eim_"
+TOML_FILE = Path("eim.toml")
 
 PUBLISHER_URL_SETTINGS = {
     "nomis": "nomis_url",
@@ -31,9 +36,24 @@ PUBLISHER_URL_SETTINGS = {
 }
 
 
+def from_environment() -> dict[str, str]:
+    """`EIM_`-prefixed variables by setting name, in any case (`EIM_DATA_DIR`, `eim_data_dir`)."""
+    lowered = {key.lower(): value for key, value in os.environ.items()}
+    return {
+        key.removeprefix(ENV_PREFIX): value for key, value in lowered.items() if key.startswith(ENV_PREFIX)
+    }
+
+
+def from_toml() -> dict[str, Any]:
+    """`eim.toml` in the working directory, if there is one; a malformed file fails loudly."""
+    try:
+        with TOML_FILE.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+
+
 class Settings(BaseModel):
-    # `eim query` finds the snapshot from `flows.setting_sources` alone (`flows.cli._snapshot_path`,
-    # held to the same answers by tests/flows/test_cli.py), so `data_dir`'s default is written there too.
     model_config = ConfigDict(
         extra="ignore",  # other EIM_ variables and eim.toml keys are not settings
         frozen=True,  # load_settings hands the same object to every caller
@@ -41,7 +61,7 @@ class Settings(BaseModel):
 
     def __init__(self, **values: Any) -> None:
         """Arguments first, then the environment, then `eim.toml`, then the defaults below."""
-        super().__init__(**setting_sources.raw_settings(**values))
+        super().__init__(**{**from_toml(), **from_environment(), **values})
 
     data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
     nomis_url: str = "https://www.nomisweb.co.uk"
@@ -94,7 +114,7 @@ class Settings(BaseModel):
 
     @property
     def snapshot_path(self) -> Path:
-        return setting_sources.snapshot_path(self.data_dir)
+        return self.data_dir / "published" / "warehouse.duckdb"
 
     @property
     def parquet_dir(self) -> Path:
@@ -121,15 +141,50 @@ class Settings(BaseModel):
             retry_budget=self.http_retry_budget,
         )
 
+    def smtp(self) -> SmtpSettings:
+        """The SMTP server the edition emails and the alerts go through; MailError when unset."""
+        from reports.delivery.smtp import MailError, SmtpSettings
+
+        if not self.smtp_host:
+            raise MailError("sending mail needs EIM_SMTP_HOST (the SMTP server)")
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            user=self.smtp_user,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+        )
+
+    def mail_config(self) -> MailConfig:
+        """What sending an edition needs; MailError naming every setting that is missing."""
+        from reports.delivery.mail import MailConfig
+        from reports.delivery.smtp import MailError
+
+        required = {
+            "EIM_SMTP_HOST": self.smtp_host,
+            "EIM_MAIL_FROM": self.mail_from,
+            "EIM_UNSUBSCRIBE_SECRET": self.unsubscribe_secret,
+            "EIM_SITE_URL": self.site_url,
+        }
+        if missing := [name for name, value in required.items() if not value]:
+            raise MailError(f"sending the edition needs {', '.join(missing)}")
+        return MailConfig(
+            smtp=self.smtp(),
+            mail_from=self.mail_from,
+            unsubscribe_secret=self.unsubscribe_secret.get_secret_value(),
+            site_url=self.site_url,
+            send_rate_per_minute=self.send_rate_per_minute,
+        )
+
 
 def load_settings(**overrides: object) -> Settings:
     """The settings in force now; every task of a run asks, so the answer is reused until the
     environment or `eim.toml` changes (reading them costs ~6 ms, ~50 times a run)."""
     if overrides:
         return Settings(**overrides)
-    toml = setting_sources.TOML_FILE
+    toml = TOML_FILE
     stamp = toml.stat().st_mtime_ns if toml.exists() else None
-    environment = tuple(sorted(setting_sources.from_environment().items()))
+    environment = tuple(sorted(from_environment().items()))
     return _settings_for(environment, str(Path.cwd()), stamp)
 
 

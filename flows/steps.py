@@ -175,9 +175,13 @@ def edition_stale(settings: Settings) -> bool:
 def failing_twice(settings: Settings, dataset: str) -> bool:
     """True when the dataset's last two attempts both failed: an alert is due."""
     with db.connect(settings.warehouse_path) as con:
-        outcomes = [row[0] for row in con.execute(
-            "SELECT outcome FROM dataset_run WHERE dataset = ? ORDER BY attempted_at DESC LIMIT 2", [dataset]
-        ).fetchall()]  # fmt: skip
+        outcomes = [
+            row[0]
+            for row in con.execute(
+                "SELECT outcome FROM dataset_run WHERE dataset = ? ORDER BY attempted_at DESC LIMIT 2",
+                [dataset],
+            ).fetchall()
+        ]
     return outcomes == ["failed", "failed"]
 
 
@@ -187,7 +191,7 @@ def send_bulletin(settings: Settings, period: str) -> str:
 
     if not settings.smtp_host:
         return "not sent: EIM_SMTP_HOST is not set"
-    return send_edition(settings.data_dir, period, settings).describe()
+    return send_edition(settings.data_dir, period, settings.mail_config()).describe()
 
 
 def datasets_due(settings: Settings, day: dt.date) -> list[str]:
@@ -199,10 +203,14 @@ def datasets_due(settings: Settings, day: dt.date) -> list[str]:
             release
             for kind in ("type-upcoming", "type-published")
             for release in upcoming_releases(
-                client, settings.http_config(), base_url=settings.base_url("ons_api"), from_date=day,
-                to_date=day, release_type=kind,
+                client,
+                settings.http_config(),
+                base_url=settings.base_url("ons_api"),
+                from_date=day,
+                to_date=day,
+                release_type=kind,
             )
-        ]  # fmt: skip
+        ]
     titles = [r.title for r in releases if not r.cancelled and r.release_date.date() == day]
     return [
         dataset_id

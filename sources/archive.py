@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,21 +27,6 @@ class ArchivedPage:
     @property
     def sha256(self) -> str:
         return self.record["sha256"]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _provenance_record(
@@ -86,15 +70,15 @@ def archive(
             raise ValueError(f"{publisher} / {dataset}: a 304 without an earlier body to confirm")
         body_path = previous.path
     else:
+        if fetched.spooled is None:
+            raise ValueError(f"{publisher} / {dataset}: a body to archive must be spooled to disk")
+        # The spool file was fsynced whole: renaming it into place is the atomic write.
         body_path = folder / f"{fetched.sha256}.{ext}"
-        if fetched.spooled is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            if body_path.exists():
-                fetched.spooled.unlink()
-            else:
-                os.replace(fetched.spooled, body_path)
-        elif not body_path.exists():
-            write_atomically(body_path, fetched.body)
+        folder.mkdir(parents=True, exist_ok=True)
+        if body_path.exists():
+            fetched.spooled.unlink()
+        else:
+            os.replace(fetched.spooled, body_path)
     record = _provenance_record(
         fetched, publisher=publisher, dataset=dataset, page=page, body_path=body_path, raw_dir=raw_dir
     )

@@ -117,9 +117,17 @@ def _get_page(
     ext: str,
 ) -> ArchivedPage:
     return fetch_page(
-        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=page,
-        ext=ext, previous=previous,
-    )  # fmt: skip
+        client,
+        config,
+        url,
+        {},
+        raw_dir=raw_dir,
+        publisher=PUBLISHER,
+        dataset=spec.id,
+        page=page,
+        ext=ext,
+        previous=previous,
+    )
 
 
 def _date_part(timestamp: str | None) -> str | None:

@@ -45,9 +45,17 @@ FIRST_MONTH = "2015-01"  # recent history only: keeps each load a few hundred ar
 # The documented header (HMLR "About the UK HPI", data tables). Every column must be there, in any
 # order, so that a renamed column anywhere is looked at before its neighbours are trusted.
 HEADLINE_COLUMNS = (
-    "Date", "RegionName", "AreaCode", "AveragePrice", "Index", "IndexSA",
-    "1m%Change", "12m%Change", "AveragePriceSA", "SalesVolume",
-)  # fmt: skip
+    "Date",
+    "RegionName",
+    "AreaCode",
+    "AveragePrice",
+    "Index",
+    "IndexSA",
+    "1m%Change",
+    "12m%Change",
+    "AveragePriceSA",
+    "SalesVolume",
+)
 _PRICE_GROUP = ("Price", "Index", "1m%Change", "12m%Change")
 DOCUMENTED_COLUMNS = (
     *HEADLINE_COLUMNS,
@@ -104,9 +112,17 @@ def fetch(
         url = file_url(base_url, month)
         try:
             archived = fetch_page(
-                client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
-                page=0, ext="csv", previous=previous,
-            )  # fmt: skip
+                client,
+                config,
+                url,
+                {},
+                raw_dir=raw_dir,
+                publisher=PUBLISHER,
+                dataset=spec.id,
+                page=0,
+                ext="csv",
+                previous=previous,
+            )
         except PublisherHTTPError as error:
             if error.status == 404:
                 continue

@@ -218,11 +218,21 @@ def fetch(
     limit = page_limit(uid, page_size)
     parts: list[tuple[list[ArchivedPage], int]] = []
     for query in spec.request_queries(full=full):
-        parts.append(_fetch_request(
-            client, config, url, {**query, "geography": geography}, spec=spec, raw_dir=raw_dir,
-            previous=previous, first_page=sum(len(pages) for pages, _ in parts), uid=uid,
-            limit=limit, on_page=on_page,
-        ))  # fmt: skip
+        parts.append(
+            _fetch_request(
+                client,
+                config,
+                url,
+                {**query, "geography": geography},
+                spec=spec,
+                raw_dir=raw_dir,
+                previous=previous,
+                first_page=sum(len(pages) for pages, _ in parts),
+                uid=uid,
+                limit=limit,
+                on_page=on_page,
+            )
+        )
     if len(parts) == 2:
         _check_older_periods(spec, parts)
     return [page for pages, _ in parts for page in pages]
@@ -248,10 +258,18 @@ def _fetch_request(
     while True:
         paged = {**params, "recordOffset": str(offset)} if offset else params
         archived = fetch_page(
-            client, config, url, paged, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id,
-            page=first_page + len(pages), ext="csv", previous=previous,
+            client,
+            config,
+            url,
+            paged,
+            raw_dir=raw_dir,
+            publisher=PUBLISHER,
+            dataset=spec.id,
+            page=first_page + len(pages),
+            ext="csv",
+            previous=previous,
             secret_params={"uid": uid} if uid else None,
-        )  # fmt: skip
+        )
         confirmed = archived.record["status"] == 304
         page = page_extent(archived.path.read_bytes(), spec.id, confirmed=confirmed)
         _check_page(page, spec.id, offset, limit)
@@ -422,8 +440,10 @@ def _parse_columns(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame | None:
         return None
     signatures = pc.dictionary_encode(pc.binary_join_element_wise(*(column[c] for c in deciding), _SEPARATOR))
     try:
-        found = [_series_for(spec, dict(zip(deciding, s.split(_SEPARATOR), strict=True)))[0]
-                 for s in signatures.dictionary.to_pylist()]  # fmt: skip
+        found = [
+            _series_for(spec, dict(zip(deciding, s.split(_SEPARATOR), strict=True)))[0]
+            for s in signatures.dictionary.to_pylist()
+        ]
     except PublisherFormatError:
         return None
     status = column["OBS_STATUS"]

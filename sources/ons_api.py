@@ -326,9 +326,17 @@ def _fetch_archived(
 ) -> ArchivedPage:
     throttle()
     return fetch_page(
-        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=page,
-        ext=ext, previous=previous,
-    )  # fmt: skip
+        client,
+        config,
+        url,
+        {},
+        raw_dir=raw_dir,
+        publisher=PUBLISHER,
+        dataset=spec.id,
+        page=page,
+        ext=ext,
+        previous=previous,
+    )
 
 
 def _href(document: dict[str, Any], keys: tuple[str, ...], dataset: str, what: str) -> str:

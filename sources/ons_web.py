@@ -64,9 +64,17 @@ def fetch(
     """Fetch one time series into the raw archive; `geography_codes` is unused (the series is the UK's)."""
     url = data_url(base_url, spec)
     archived = fetch_page(
-        client, config, url, {}, raw_dir=raw_dir, publisher=PUBLISHER, dataset=spec.id, page=0,
-        ext="json", previous=previous,
-    )  # fmt: skip
+        client,
+        config,
+        url,
+        {},
+        raw_dir=raw_dir,
+        publisher=PUBLISHER,
+        dataset=spec.id,
+        page=0,
+        ext="json",
+        previous=previous,
+    )
     description = read_series(archived.path.read_bytes(), spec)["description"]
     extra = {
         "version": None,

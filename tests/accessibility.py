@@ -42,14 +42,33 @@ WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 
 VOID = {
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr",
-}  # fmt: skip
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "param",
+    "source",
+    "track",
+    "wbr",
+}
 SVG_SHAPES = {"path", "rect", "line", "polyline", "polygon", "circle", "ellipse", "use"}
 # Content drawn only where it is referenced (by <use>, clip-path, fill="url(...)").
 SVG_REFERENCED = {
-    "defs", "clippath", "mask", "marker", "pattern", "symbol", "lineargradient", "radialgradient",
-}  # fmt: skip
+    "defs",
+    "clippath",
+    "mask",
+    "marker",
+    "pattern",
+    "symbol",
+    "lineargradient",
+    "radialgradient",
+}
 URL_ATTRS = {"href", "src", "xlink:href", "action", "formaction"}
 TH_SCOPES = {"row", "col", "rowgroup", "colgroup"}
 RESOURCE_ATTRS = {"src", "srcset", "poster", "data", "action", "formaction", "xlink:href", "background"}
@@ -62,13 +81,35 @@ CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
 
 # CSS named colours likely to appear in a bulletin; anything else must be written as hex or rgb().
 NAMED_COLOURS = {
-    "white": "#ffffff", "black": "#000000", "red": "#ff0000", "green": "#008000", "blue": "#0000ff",
-    "yellow": "#ffff00", "orange": "#ffa500", "purple": "#800080", "grey": "#808080", "gray": "#808080",
-    "silver": "#c0c0c0", "maroon": "#800000", "navy": "#000080", "teal": "#008080", "olive": "#808000",
-    "lime": "#00ff00", "aqua": "#00ffff", "cyan": "#00ffff", "fuchsia": "#ff00ff", "magenta": "#ff00ff",
-    "darkgrey": "#a9a9a9", "darkgray": "#a9a9a9", "lightgrey": "#d3d3d3", "lightgray": "#d3d3d3",
-    "dimgrey": "#696969", "dimgray": "#696969", "whitesmoke": "#f5f5f5", "gainsboro": "#dcdcdc",
-}  # fmt: skip
+    "white": "#ffffff",
+    "black": "#000000",
+    "red": "#ff0000",
+    "green": "#008000",
+    "blue": "#0000ff",
+    "yellow": "#ffff00",
+    "orange": "#ffa500",
+    "purple": "#800080",
+    "grey": "#808080",
+    "gray": "#808080",
+    "silver": "#c0c0c0",
+    "maroon": "#800000",
+    "navy": "#000080",
+    "teal": "#008080",
+    "olive": "#808000",
+    "lime": "#00ff00",
+    "aqua": "#00ffff",
+    "cyan": "#00ffff",
+    "fuchsia": "#ff00ff",
+    "magenta": "#ff00ff",
+    "darkgrey": "#a9a9a9",
+    "darkgray": "#a9a9a9",
+    "lightgrey": "#d3d3d3",
+    "lightgray": "#d3d3d3",
+    "dimgrey": "#696969",
+    "dimgray": "#696969",
+    "whitesmoke": "#f5f5f5",
+    "gainsboro": "#dcdcdc",
+}
 NOT_A_COLOUR = {"none", "transparent", "inherit", "initial", "unset", "revert", "currentcolor", "auto"}
 
 RGB = tuple[int, int, int]

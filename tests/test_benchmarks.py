@@ -116,8 +116,10 @@ def test_scale_replay_process_serves_its_area_set() -> None:
     from benchmarks.scale_bench import replay_process
 
     with replay_process("west-midlands") as urls:
-        response = httpx.get(urls["nomis"] + "/api/v01/dataset/NM_162_1.data.csv",
-                             params={"geography": "E47000007", "time": "latest"})  # fmt: skip
+        response = httpx.get(
+            urls["nomis"] + "/api/v01/dataset/NM_162_1.data.csv",
+            params={"geography": "E47000007", "time": "latest"},
+        )
         assert response.status_code == 200 and "E47000007" in response.text
 
 

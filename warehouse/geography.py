@@ -99,8 +99,9 @@ class AreaSet(BaseModel):
 
 
 def packaged_area_names() -> list[str]:
-    return sorted(entry.name.removesuffix(".yaml") for entry in AREAS.iterdir()
-                  if entry.name.endswith(".yaml"))  # fmt: skip
+    return sorted(
+        entry.name.removesuffix(".yaml") for entry in AREAS.iterdir() if entry.name.endswith(".yaml")
+    )
 
 
 def _read_yaml(source: str, text: str) -> dict:
@@ -173,6 +174,10 @@ def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:
         for order, code in enumerate(codes)
     ]
     with db.transaction(con):
-        for table, rows in (("area", areas), ("area_member", members), ("area_role", roles),
-                            ("area_set", sets)):  # fmt: skip
+        for table, rows in (
+            ("area", areas),
+            ("area_member", members),
+            ("area_role", roles),
+            ("area_set", sets),
+        ):
             db.replace_rows(con, table, rows)

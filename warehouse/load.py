@@ -123,13 +123,24 @@ def fetch_history(con: duckdb.DuckDBPyConnection) -> FetchHistory:
 def _fetch_rows(vintage_id: str, records: Sequence[dict]) -> list[list]:
     return [
         [
-            r["publisher"], r["dataset"], vintage_id, r["page"], r["url"],
-            json.dumps(r["params"], sort_keys=True), r["request_key"], r["status"],
-            r.get("etag"), r.get("last_modified"), r.get("content_type"), r["bytes"],
-            r["sha256"], r["raw_path"], r["fetched_at"],
+            r["publisher"],
+            r["dataset"],
+            vintage_id,
+            r["page"],
+            r["url"],
+            json.dumps(r["params"], sort_keys=True),
+            r["request_key"],
+            r["status"],
+            r.get("etag"),
+            r.get("last_modified"),
+            r.get("content_type"),
+            r["bytes"],
+            r["sha256"],
+            r["raw_path"],
+            r["fetched_at"],
         ]
         for r in records
-    ]  # fmt: skip
+    ]
 
 
 def record_unchanged(
@@ -166,9 +177,11 @@ def load_vintage(
     con.execute("BEGIN TRANSACTION")
     try:
         held = confirmed_vintage(
-            dataset, [r["sha256"] for r in fetch_records], lambda v: vintage_exists(con, v),
+            dataset,
+            [r["sha256"] for r in fetch_records],
+            lambda v: vintage_exists(con, v),
             newest_vintages(con, dataset).get(dataset),
-        )  # fmt: skip
+        )
         if held is not None:
             [result] = record_unchanged(con, {dataset: (held, fetch_records)})
             con.execute("COMMIT")
@@ -179,10 +192,17 @@ def load_vintage(
             "release_date, version, pages, rows_received, rows_new) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             [
-                vintage_id, dataset, publisher, fetched_at, dt.datetime.now(dt.UTC),
-                release_date, version, len(fetch_records), len(observations),
+                vintage_id,
+                dataset,
+                publisher,
+                fetched_at,
+                dt.datetime.now(dt.UTC),
+                release_date,
+                version,
+                len(fetch_records),
+                len(observations),
             ],
-        )  # fmt: skip
+        )
         db.insert_rows(con, "fetch_log", _fetch_rows(vintage_id, fetch_records), verb="INSERT OR IGNORE")
         con.register("staged_observation", observations)
         try:

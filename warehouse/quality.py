@@ -136,10 +136,13 @@ def check_required_columns(con: duckdb.DuckDBPyConnection, datasets: list[str]) 
         else:
             results.append(
                 CheckResult(
-                    dataset, "required_columns", "error", True,
+                    dataset,
+                    "required_columns",
+                    "error",
+                    True,
                     "period, period_date, unit and status set; periods agree with dates; values finite",
                 )
-            )  # fmt: skip
+            )
     return results
 
 

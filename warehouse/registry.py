@@ -91,18 +91,32 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
     registry already (every run writes it)."""
     rows = [
         [
-            ind.id, ind.title, ind.section, ind.core, ind.unit, ind.polarity, ind.decimals,
-            ind.cadence, CADENCE_MONTHS[ind.cadence],
-            ind.source and ind.source.dataset, ind.source and ind.source.series,
+            ind.id,
+            ind.title,
+            ind.section,
+            ind.core,
+            ind.unit,
+            ind.polarity,
+            ind.decimals,
+            ind.cadence,
+            CADENCE_MONTHS[ind.cadence],
+            ind.source and ind.source.dataset,
+            ind.source and ind.source.series,
             ind.aggregation,
-            ind.numerator and ind.numerator.dataset, ind.numerator and ind.numerator.series,
+            ind.numerator and ind.numerator.dataset,
+            ind.numerator and ind.numerator.series,
             # A weighted mean's weight is its denominator: sum(w * x) / sum(w).
             (ind.denominator or ind.weight) and (ind.denominator or ind.weight).dataset,
             (ind.denominator or ind.weight) and (ind.denominator or ind.weight).series,
-            ind.scale, ind.absent_numerator_is_zero, ind.statistical_status,
-            list(ind.levels), ind.definition, list(ind.caveats), ind.phrase,
+            ind.scale,
+            ind.absent_numerator_is_zero,
+            ind.statistical_status,
+            list(ind.levels),
+            ind.definition,
+            list(ind.caveats),
+            ind.phrase,
         ]
         for ind in registry.values()
-    ]  # fmt: skip
+    ]
     with db.transaction(con):
         db.replace_rows(con, "indicator", rows)

@@ -25,21 +25,41 @@ UNCERTAINTY_LINE = (
     "statistically significant only when it is larger than the 95% interval allows."
 )
 GLOSSARY = (
-    ("Claimant count", "People claiming Jobseeker's Allowance plus Universal Credit claimants who "
-     "are required to seek work; an administrative count, not a survey estimate."),
-    ("Confidence interval", "The range within which the true value is expected to lie 95 times in "
-     "100, given the survey's sampling error."),
-    ("Economic inactivity", "People aged 16 to 64 who are neither in work nor looking for and "
-     "available for work: students, carers, the long-term sick, early retirees."),
-    ("Percentage point (pp)", "The difference between two percentages: a rate rising from 4.0% to "
-     "4.5% rises by 0.5 percentage points."),
-    ("Statistically significant", "A change or difference larger than sampling error alone would "
-     "plausibly produce, at the 95% level."),
-    ("Vintage", "One fetch of a dataset from its publisher; a revised figure is a new vintage, and "
-     "the figure it replaced is kept."),
-    ("WMCA 3-LEP area", "The 19 councils of the three former Local Enterprise Partnerships around "
-     "the WMCA, each counted once (Lichfield sat in two)."),
-)  # fmt: skip
+    (
+        "Claimant count",
+        "People claiming Jobseeker's Allowance plus Universal Credit claimants who "
+        "are required to seek work; an administrative count, not a survey estimate.",
+    ),
+    (
+        "Confidence interval",
+        "The range within which the true value is expected to lie 95 times in "
+        "100, given the survey's sampling error.",
+    ),
+    (
+        "Economic inactivity",
+        "People aged 16 to 64 who are neither in work nor looking for and "
+        "available for work: students, carers, the long-term sick, early retirees.",
+    ),
+    (
+        "Percentage point (pp)",
+        "The difference between two percentages: a rate rising from 4.0% to "
+        "4.5% rises by 0.5 percentage points.",
+    ),
+    (
+        "Statistically significant",
+        "A change or difference larger than sampling error alone would plausibly produce, at the 95% level.",
+    ),
+    (
+        "Vintage",
+        "One fetch of a dataset from its publisher; a revised figure is a new vintage, and "
+        "the figure it replaced is kept.",
+    ),
+    (
+        "WMCA 3-LEP area",
+        "The 19 councils of the three former Local Enterprise Partnerships around "
+        "the WMCA, each counted once (Lichfield sat in two).",
+    ),
+)
 STATUS_LABELS = {
     "accredited": "Accredited official statistics",
     "official": "Official statistics",
@@ -162,17 +182,19 @@ def _table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) -> Ta
             rows.append({"area": area.name, "focus": area == edition.focus, "cells": [fmt.MISSING] * 5})
             continue
         missing = figure.value is None
-        rows.append({
-            "area": area.name,
-            "focus": area.code == edition.focus.code,
-            "cells": [
-                period_text(figure) if not missing else fmt.MISSING,
-                ledger.value(figure),
-                fmt.MISSING if missing else ledger.signed(figure, "change_period"),
-                fmt.MISSING if missing else ledger.signed(figure, "change_year"),
-                ledger.rank(figure) if figure.rank is not None else "",
-            ],
-        })  # fmt: skip
+        rows.append(
+            {
+                "area": area.name,
+                "focus": area.code == edition.focus.code,
+                "cells": [
+                    period_text(figure) if not missing else fmt.MISSING,
+                    ledger.value(figure),
+                    fmt.MISSING if missing else ledger.signed(figure, "change_period"),
+                    fmt.MISSING if missing else ledger.signed(figure, "change_year"),
+                    ledger.rank(figure) if figure.rank is not None else "",
+                ],
+            }
+        )
     if not any(row["cells"][1] != fmt.MISSING for row in rows):
         return None
     return Table(
@@ -281,15 +303,19 @@ def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
         if figure is None:
             continue
         uk = figure.uk_value
-        rows.append({
-            "area": mission,
-            "focus": False,
-            "cells": [
-                figure.area.label, period_text(figure), ledger.value(figure),
-                ledger.other(figure, "uk_value", uk) if uk is not None else fmt.MISSING,
-                {True: "yes", False: "no"}.get(figure.significant_gap_uk, "no interval"),
-            ],
-        })  # fmt: skip
+        rows.append(
+            {
+                "area": mission,
+                "focus": False,
+                "cells": [
+                    figure.area.label,
+                    period_text(figure),
+                    ledger.value(figure),
+                    ledger.other(figure, "uk_value", uk) if uk is not None else fmt.MISSING,
+                    {True: "yes", False: "no"}.get(figure.significant_gap_uk, "no interval"),
+                ],
+            }
+        )
     if not rows:
         return None
     return Table(
@@ -309,15 +335,17 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
         imd = edition.figure("imd_rank", area.code)
         if money is None and category is None and imd is None:
             continue
-        rows.append({
-            "area": area.name,
-            "focus": False,
-            "cells": [
-                ledger.value(category) if category else fmt.MISSING,
-                ledger.value(imd) if imd else fmt.MISSING,
-                ledger.value(money) if money else fmt.MISSING,
-            ],
-        })  # fmt: skip
+        rows.append(
+            {
+                "area": area.name,
+                "focus": False,
+                "cells": [
+                    ledger.value(category) if category else fmt.MISSING,
+                    ledger.value(imd) if imd else fmt.MISSING,
+                    ledger.value(money) if money else fmt.MISSING,
+                ],
+            }
+        )
     if not rows:
         return None
     return Table(
@@ -390,20 +418,24 @@ def _sources(edition: EditionData) -> list[dict]:
     for indicator in edition.indicators.values():
         for dataset in indicator.datasets:
             source = edition.sources.get(dataset)
-            used.append({
-                "indicator": indicator.id,
-                "title": indicator.title,
-                "dataset": dataset,
-                "publisher": PUBLISHER_NAMES.get(source.publisher, source.publisher) if source else None,
-                "url": source.url if source else None,
-                "release_date": source.release_date.isoformat() if source and source.release_date else None,
-                "version": source.version if source else None,
-                "fetched": source.fetched_at.date().isoformat() if source else None,
-                "vintage": source.vintage_id if source else None,
-                "statistical_status": STATUS_LABELS[indicator.statistical_status],
-                "definition": indicator.definition,
-                "caveats": list(indicator.caveats),
-            })  # fmt: skip
+            used.append(
+                {
+                    "indicator": indicator.id,
+                    "title": indicator.title,
+                    "dataset": dataset,
+                    "publisher": PUBLISHER_NAMES.get(source.publisher, source.publisher) if source else None,
+                    "url": source.url if source else None,
+                    "release_date": source.release_date.isoformat()
+                    if source and source.release_date
+                    else None,
+                    "version": source.version if source else None,
+                    "fetched": source.fetched_at.date().isoformat() if source else None,
+                    "vintage": source.vintage_id if source else None,
+                    "statistical_status": STATUS_LABELS[indicator.statistical_status],
+                    "definition": indicator.definition,
+                    "caveats": list(indicator.caveats),
+                }
+            )
     return used
 
 

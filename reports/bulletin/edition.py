@@ -257,13 +257,46 @@ def read_edition(snapshot: Path, period: str, *, revisions_since: dt.datetime | 
             members[composite] = (*members.get(composite, ()), member)
         indicators = {}
         for row in con.execute(REGISTRY, [section_ids]).fetchall():
-            (id_, title, phrase, section, core, unit, polarity, decimals, cadence, dataset, series_name,
-             aggregation, status, levels, definition, caveats, numerator, denominator) = row  # fmt: skip
-            indicators[id_] = IndicatorMeta(
-                id_, title, phrase, section, core, unit, polarity, decimals, cadence, dataset,
-                series_name, aggregation, status, tuple(levels), definition, tuple(caveats), numerator,
+            (
+                id_,
+                title,
+                phrase,
+                section,
+                core,
+                unit,
+                polarity,
+                decimals,
+                cadence,
+                dataset,
+                series_name,
+                aggregation,
+                status,
+                levels,
+                definition,
+                caveats,
+                numerator,
                 denominator,
-            )  # fmt: skip
+            ) = row
+            indicators[id_] = IndicatorMeta(
+                id_,
+                title,
+                phrase,
+                section,
+                core,
+                unit,
+                polarity,
+                decimals,
+                cadence,
+                dataset,
+                series_name,
+                aggregation,
+                status,
+                tuple(levels),
+                definition,
+                tuple(caveats),
+                numerator,
+                denominator,
+            )
         shown = list(
             dict.fromkeys(
                 sets.get("bulletin", []) + sets.get("regions", []) + sets.get("combined_authorities", [])

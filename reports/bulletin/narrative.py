@@ -101,8 +101,15 @@ def year_change(ledger: Ledger, figure: Figure) -> str:
     return text
 
 
-def sentence(ledger: Ledger, edition: EditionData, indicator: str, area: str | None = None,
-             *, measure: str = "change_period", with_year: bool = True) -> str | None:  # fmt: skip
+def sentence(
+    ledger: Ledger,
+    edition: EditionData,
+    indicator: str,
+    area: str | None = None,
+    *,
+    measure: str = "change_period",
+    with_year: bool = True,
+) -> str | None:
     figure = edition.figure(indicator, area or edition.focus.code)
     if figure is None:
         return None
@@ -174,9 +181,10 @@ def significant_movements(
 
 def biggest_council_move(ledger: Ledger, edition: EditionData, indicator: str) -> str | None:
     figures = [
-        f for a in edition.councils
+        f
+        for a in edition.councils
         if (f := edition.figure(indicator, a.code)) is not None and f.change_year is not None
-    ]  # fmt: skip
+    ]
     if not figures:
         return None
     figure = max(figures, key=lambda f: abs(f.change_year))
@@ -271,8 +279,10 @@ def funding_and_need(ledger: Ledger, edition: EditionData) -> str | None:
         average = ledger.derived(
             f"luf_allocation_per_head_mean_category_{category}",
             f"Simple average of councils' Levelling Up Fund allocation per head, category {category}",
-            mean[category], fmt.value(mean[category], "gbp", 0), "gbp",
-        )  # fmt: skip
+            mean[category],
+            fmt.value(mean[category], "gbp", 0),
+            "gbp",
+        )
         parts.append(f"category {category} ({listed}; a simple average of {average})")
     most, least = min(by_category), max(by_category)
     verdict = (

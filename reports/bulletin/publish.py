@@ -1,12 +1,6 @@
 """Publishing an edition: pin its snapshot, apply the publication gate, write its files whole.
 
-Layout under the data directory:
-  editions/<period>/snapshot.duckdb   the pinned snapshot the edition was built from
-  editions/<period>/manifest.json     edition number, dates, snapshot sha256, gate result
-  site/<period>                       a link to site/.editions/<period>-<n>: swapped atomically, so
-                                      the site never shows a half-written edition
-  site/index.html, site/feed.atom     every published edition, newest first
-  drafts/<period>/                    an edition the gate refused, with REASONS.txt beside it
+Where each file goes: `reports.bulletin.layout`.
 """
 
 from __future__ import annotations
@@ -15,7 +9,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from reports.bulletin import format as fmt
 from reports.bulletin.content import BuildInfo, Content, build_content
 from reports.bulletin.edition import EditionData, latest_edition_period, read_edition
+from reports.bulletin.layout import Paths, published_manifests, write_atomically
 from reports.bulletin.render import render_files
 from warehouse.db import connect_read_only
 from warehouse.quality import blocking
@@ -46,56 +40,6 @@ class EditionResult:
     folder: Path
     reasons: list[str] = field(default_factory=list)
     content: Content | None = None
-
-
-@dataclass(frozen=True)
-class Paths:
-    data_dir: Path
-
-    @property
-    def site(self) -> Path:
-        return self.data_dir / "site"
-
-    def edition_dir(self, period: str) -> Path:
-        return self.data_dir / "editions" / period
-
-    def manifest(self, period: str) -> Path:
-        return self.edition_dir(period) / "manifest.json"
-
-    def pinned(self, period: str) -> Path:
-        return self.edition_dir(period) / "snapshot.duckdb"
-
-    def drafts(self, period: str) -> Path:
-        return self.data_dir / "drafts" / period
-
-    @property
-    def chart_cache(self) -> Path:
-        return self.data_dir / "cache" / "charts"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # the site is read by a web server running as another user
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def published_manifests(paths: Paths) -> list[dict]:
-    """Every published edition's manifest, oldest first."""
-    found = []
-    for manifest in sorted((paths.data_dir / "editions").glob("*/manifest.json")):
-        record = json.loads(manifest.read_text())
-        if record.get("published"):
-            found.append(record)
-    return sorted(found, key=lambda m: m["period"])
 
 
 def gate(edition: EditionData, today: dt.date, *, check_freshness: bool) -> list[str]:
@@ -316,12 +260,14 @@ def write_site_index(paths: Paths, site_url: str | None = None) -> None:
     for manifest in reversed(published_manifests(paths)):
         sidecar = paths.site / manifest["period"] / "figures.json"
         details = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-        editions.append({
-            **manifest,
-            "label": fmt.period_label(manifest["period"]),
-            "title": details.get("title", ""),
-            "main_points": details.get("main_points", []),
-        })  # fmt: skip
+        editions.append(
+            {
+                **manifest,
+                "label": fmt.period_label(manifest["period"]),
+                "title": details.get("title", ""),
+                "main_points": details.get("main_points", []),
+            }
+        )
     html = SITE.get_template("site_index.html.j2").render(editions=editions)
     write_atomically(paths.site / "index.html", html.encode())
     write_atomically(paths.site / "feed.atom", _feed(editions, site_url))

@@ -35,21 +35,25 @@ class Ledger:
             "measure": measure,
             "value": raw,
             "display": display,
-            "unit": "percentage points" if measure.startswith(("change", "gap")) and
-                    figure.indicator.unit == "percent" and not measure.endswith("_pct") else
-                    ("percent" if measure.endswith("_pct") else figure.indicator.unit),
+            "unit": "percentage points"
+            if measure.startswith(("change", "gap"))
+            and figure.indicator.unit == "percent"
+            and not measure.endswith("_pct")
+            else ("percent" if measure.endswith("_pct") else figure.indicator.unit),
             "source_dataset": figure.indicator.dataset,
             "basis": figure.basis,
             "vintages": figure.vintages.split(",") if figure.vintages else [],
             "release_date": source.release_date.isoformat() if source and source.release_date else None,
-        }  # fmt: skip
+        }
         return display
 
     def value(self, figure: Figure) -> str:
         return self._record(
-            figure, "value", figure.value,
+            figure,
+            "value",
+            figure.value,
             fmt.value(figure.value, figure.indicator.unit, figure.indicator.decimals),
-        )  # fmt: skip
+        )
 
     def other(self, figure: Figure, measure: str, raw: float | None, unit: str | None = None) -> str:
         """A comparator quoted beside a figure (the UK's value, the previous period's value)."""
@@ -93,22 +97,40 @@ class Ledger:
     def revision(self, revision: Revision, display: str) -> str:
         """A revised figure quoted as old → new, with the publisher's release."""
         self._entries[(revision.indicator.id, revision.area.code, revision.period, "revision")] = {
-            "indicator": revision.indicator.id, "title": revision.indicator.title,
-            "area": revision.area.code, "area_name": revision.area.name, "period": revision.period,
-            "measure": "revision", "value": revision.new_value, "previous_value": revision.old_value,
-            "display": display, "unit": revision.indicator.unit, "source_dataset": revision.indicator.dataset,
-            "basis": "published", "vintages": [],
+            "indicator": revision.indicator.id,
+            "title": revision.indicator.title,
+            "area": revision.area.code,
+            "area_name": revision.area.name,
+            "period": revision.period,
+            "measure": "revision",
+            "value": revision.new_value,
+            "previous_value": revision.old_value,
+            "display": display,
+            "unit": revision.indicator.unit,
+            "source_dataset": revision.indicator.dataset,
+            "basis": "published",
+            "vintages": [],
             "release_date": revision.release_date.isoformat() if revision.release_date else None,
-        }  # fmt: skip
+        }
         return display
 
     def derived(self, name: str, description: str, raw: float, display: str, unit: str) -> str:
         """A number the text computes from quoted figures (e.g. an average), recorded as such."""
         self._entries[("~derived", name, "", "")] = {
-            "indicator": None, "title": description, "area": None, "area_name": None, "period": None,
-            "measure": name, "value": raw, "display": display, "unit": unit, "source_dataset": None,
-            "basis": "derived", "vintages": [], "release_date": None,
-        }  # fmt: skip
+            "indicator": None,
+            "title": description,
+            "area": None,
+            "area_name": None,
+            "period": None,
+            "measure": name,
+            "value": raw,
+            "display": display,
+            "unit": unit,
+            "source_dataset": None,
+            "basis": "derived",
+            "vintages": [],
+            "release_date": None,
+        }
         return display
 
     def entries(self) -> list[dict]:

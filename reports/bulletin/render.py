@@ -65,10 +65,16 @@ def _size(n: int) -> str:
 def _sources_by_indicator(content: Content) -> list[dict]:
     rows: dict[str, dict] = {}
     for source in content.sources:
-        row = rows.setdefault(source["indicator"], {
-            "title": source["title"], "sources": [], "released": [], "status": source["statistical_status"],
-            "caveats": " ".join(source["caveats"]),
-        })  # fmt: skip
+        row = rows.setdefault(
+            source["indicator"],
+            {
+                "title": source["title"],
+                "sources": [],
+                "released": [],
+                "status": source["statistical_status"],
+                "caveats": " ".join(source["caveats"]),
+            },
+        )
         row["sources"].append(f"{source['publisher'] or 'not yet fetched'} ({source['dataset']})")
         row["released"].append(
             source["release_date"]
@@ -147,8 +153,14 @@ def _pdf_document(content: Content, context: dict) -> dict:
             }
             for chart in section.charts
         ]
-        sections.append({"heading": section.heading, "reading": section.reading, "charts": charts,
-                         "tables": [_table(t) for t in content.tables_of(section)]})  # fmt: skip
+        sections.append(
+            {
+                "heading": section.heading,
+                "reading": section.reading,
+                "charts": charts,
+                "tables": [_table(t) for t in content.tables_of(section)],
+            }
+        )
     sources = {
         "caption": "Sources, release dates and statistical status of each indicator",
         "columns": ["Indicator", "Source", "Released", "Status", "Caveats"],

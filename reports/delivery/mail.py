@@ -16,25 +16,18 @@ the same Message-ID is reused so that receiving systems which drop duplicate Mes
 duplicate this does not prevent is SMTP's own (RFC 1047): a connection lost after the end of the message
 data but before the server's reply is retried as a transient failure.
 
-Secrets: the SMTP password and the unsubscribe secret are read from `SecretStr` only where they are
-used and appear in no error, log line or delivery row. Addresses appear in no log line or error either:
-server replies are scrubbed (`reports.delivery.subscribers.scrub`) before they are stored or raised.
+Secrets: the SMTP password and the unsubscribe secret are kept out of every repr and appear in no
+error, log line or delivery row. Addresses appear in no log line or error either: server replies
+are scrubbed (`reports.delivery.subscribers.scrub`) before they are stored or raised.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import html
 import json
 import logging
 import re
-import smtplib
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,86 +39,34 @@ import stamina
 from jinja2 import Environment, select_autoescape
 
 from reports.bulletin import format as fmt
-from reports.delivery.subscribers import (
-    Subscriber,
-    SubscriberError,
-    SubscriberStore,
-    normalise_address,
-    scrub,
+from reports.bulletin.layout import Paths, published_manifests
+from reports.delivery.smtp import (
+    MailError,
+    PermanentMailError,
+    SmtpConnection,
+    SmtpSettings,
+    TransientMailError,
 )
+from reports.delivery.subscribers import Subscriber, SubscriberStore
+from reports.delivery.tokens import secret_bytes, unsubscribe_url
 
 log = logging.getLogger(__name__)
 
 DEMO_LINE = "Demonstration data — not official statistics"
-TOKEN_CONTEXT = b"eim-unsubscribe-v1\x00"
-SECURITY_MODES = ("none", "starttls", "tls")
-MIN_SECRET_LENGTH = 16
 _HEADING_RE = re.compile(r'<h3 id="(figure-\d+)-heading">(.*?)</h3>', re.S)
 _DESC_RE = re.compile(r'<desc id="(figure-\d+)-desc">(.*?)</desc>', re.S)
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
-class MailError(RuntimeError):
-    """Sending cannot go on (configuration, login, TLS); the message names the host, never a secret."""
-
-    def __init__(self, message: str, summary: SendSummary | None = None) -> None:
-        super().__init__(message)
-        self.summary = summary
-
-
-class InvalidToken(ValueError):
-    """An unsubscribe token that was not made with our secret for the address it carries."""
-
-
-class TransientMailError(Exception):
-    """Worth trying again: connection refused or lost, a timeout, a 4xx reply. Message is scrubbed."""
-
-
-class PermanentMailError(Exception):
-    """Not worth trying again for this recipient: a 5xx reply. Message is scrubbed."""
-
-
 @dataclass(frozen=True)
 class MailConfig:
-    """What sending needs; `from_settings` reads it from `flows.settings.Settings`."""
+    """What sending the edition needs (`flows.settings.Settings.mail_config()` builds it)."""
 
-    smtp_host: str
+    smtp: SmtpSettings
     mail_from: str
-    unsubscribe_secret: object  # SecretStr or str
+    unsubscribe_secret: str = field(repr=False)
     site_url: str
-    smtp_port: int = 587
-    smtp_security: str = "starttls"
-    smtp_user: str | None = None
-    smtp_password: object | None = None  # SecretStr or str
     send_rate_per_minute: float = 60.0
-    timeout: float = 30.0
-
-    def __repr__(self) -> str:  # the secrets never reach a log through a repr
-        return (
-            f"MailConfig(smtp_host={self.smtp_host!r}, smtp_port={self.smtp_port!r}, "
-            f"smtp_security={self.smtp_security!r}, smtp_user={self.smtp_user!r}, site_url={self.site_url!r})"
-        )
-
-    @classmethod
-    def from_settings(cls, settings: object) -> MailConfig:
-        missing = [
-            f"EIM_{name.upper()}"
-            for name in ("smtp_host", "mail_from", "unsubscribe_secret", "site_url")
-            if not getattr(settings, name, None)
-        ]
-        if missing:
-            raise MailError(f"sending needs {', '.join(missing)} to be set")
-        return cls(
-            smtp_host=settings.smtp_host,
-            smtp_port=settings.smtp_port,
-            smtp_security=str(settings.smtp_security),
-            smtp_user=settings.smtp_user or None,
-            smtp_password=settings.smtp_password,
-            mail_from=settings.mail_from,
-            unsubscribe_secret=settings.unsubscribe_secret,
-            site_url=settings.site_url,
-            send_rate_per_minute=settings.send_rate_per_minute,
-        )
 
 
 @dataclass(frozen=True)
@@ -157,60 +98,6 @@ class SendSummary:
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         return "; ".join(parts)
-
-
-# --- unsubscribe tokens -------------------------------------------------------------------------------
-
-
-def _secret_bytes(secret: object) -> bytes:
-    value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
-    if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
-        raise MailError(
-            f"EIM_UNSUBSCRIBE_SECRET must be set to at least {MIN_SECRET_LENGTH} random characters"
-        )
-    return value.encode()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise InvalidToken("the token is not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise InvalidToken("the token is not base64url") from None
-
-
-def make_token(email: str, secret: object) -> str:
-    """base64url(address) + "." + base64url(HMAC-SHA256(secret, address)), over the normalised address."""
-    address = normalise_address(email)
-    digest = hmac.new(_secret_bytes(secret), TOKEN_CONTEXT + address.encode(), hashlib.sha256).digest()
-    return f"{_b64(address.encode())}.{_b64(digest)}"
-
-
-def verify_token(token: str, secret: object) -> str:
-    """The address a token was made for; InvalidToken when it was altered, forged or made for another."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 1024:
-        raise InvalidToken("the token is malformed")
-    encoded, signature = token.split(".")
-    try:
-        address = _unb64(encoded).decode("utf-8")
-        normalised = normalise_address(address)
-    except (UnicodeDecodeError, SubscriberError):
-        raise InvalidToken("the token does not carry an address") from None
-    if normalised != address:
-        raise InvalidToken("the token's address is not in normal form")
-    expected = hmac.new(_secret_bytes(secret), TOKEN_CONTEXT + address.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, _unb64(signature)):
-        raise InvalidToken("the token's signature does not match")
-    return address
-
-
-def unsubscribe_url(site_url: str, email: str, secret: object) -> str:
-    return f"{site_url.rstrip('/')}/unsubscribe?token={make_token(email, secret)}"
 
 
 def edition_url(site_url: str, period: str) -> str:
@@ -264,13 +151,15 @@ def headline_rows(sidecar: dict, areas: tuple[str, ...] = ()) -> list[dict]:
     for area in dict.fromkeys([*areas, focus]):
         for (code, _), entry in latest.items():
             if code == area:
-                rows.append({
-                    "area": entry.get("area_name") or code,
-                    "indicator": entry.get("title") or entry["indicator"],
-                    "period": fmt.period_label(entry["period"]) if entry.get("period") else fmt.MISSING,
-                    "value": entry.get("display") or fmt.MISSING,
-                    "chosen": area in areas,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "area": entry.get("area_name") or code,
+                        "indicator": entry.get("title") or entry["indicator"],
+                        "period": fmt.period_label(entry["period"]) if entry.get("period") else fmt.MISSING,
+                        "value": entry.get("display") or fmt.MISSING,
+                        "chosen": area in areas,
+                    }
+                )
     return rows
 
 
@@ -326,7 +215,7 @@ def build_message(
     *,
     mail_from: str,
     site_url: str,
-    unsubscribe_secret: object,
+    unsubscribe_secret: str,
     message_id: str | None = None,
 ) -> EmailMessage:
     """The email of one published edition for one subscriber: plain text and HTML, charts inline.
@@ -422,129 +311,6 @@ def build_message(
 # --- sending ------------------------------------------------------------------------------------------
 
 
-def _reply_text(error: smtplib.SMTPResponseException) -> str:
-    reply = error.smtp_error
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-class _Connection:
-    """One SMTP session, opened when first needed and reopened after a failure."""
-
-    def __init__(self, config: MailConfig) -> None:
-        self.config = config
-        self.smtp: smtplib.SMTP | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.config.smtp_host}:{self.config.smtp_port}"
-
-    def _password(self) -> str:
-        secret = self.config.smtp_password
-        value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
-        return value or ""
-
-    def _clean(self, text: str, *addresses: str) -> str:
-        password = self._password()
-        if password:
-            text = text.replace(password, "***")
-        return scrub(text, *addresses)
-
-    def open(self) -> smtplib.SMTP:
-        if self.smtp is not None:
-            return self.smtp
-        config = self.config
-        if config.smtp_security not in SECURITY_MODES:
-            raise MailError(f"EIM_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
-        context = ssl.create_default_context()
-        smtp = None
-        try:
-            if config.smtp_security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    config.smtp_host, config.smtp_port, timeout=config.timeout, context=context
-                )
-            else:
-                smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout)
-            smtp.ehlo()
-            if config.smtp_security == "starttls":
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if config.smtp_user:
-                smtp.login(config.smtp_user, self._password())
-        except smtplib.SMTPAuthenticationError as error:
-            self._discard(smtp)
-            raise MailError(
-                f"the SMTP server {self.where} refused the login of user {config.smtp_user!r}: "
-                f"{error.smtp_code} {self._clean(_reply_text(error))}. Check EIM_SMTP_USER and "
-                "EIM_SMTP_PASSWORD."
-            ) from None
-        except smtplib.SMTPNotSupportedError as error:
-            self._discard(smtp)
-            raise MailError(
-                f"the SMTP server {self.where} does not support what EIM_SMTP_SECURITY="
-                f"{config.smtp_security} and EIM_SMTP_USER need: {self._clean(str(error))}"
-            ) from None
-        except ssl.SSLError as error:
-            self._discard(smtp)
-            raise MailError(
-                f"TLS with the SMTP server {self.where} failed: {self._clean(str(error))}"
-            ) from None
-        except smtplib.SMTPResponseException as error:
-            self._discard(smtp)
-            reason = (
-                f"the SMTP server {self.where} answered {error.smtp_code} {self._clean(_reply_text(error))}"
-            )
-            if 400 <= error.smtp_code < 500:
-                raise TransientMailError(reason) from None
-            raise MailError(reason) from None
-        except (OSError, smtplib.SMTPException) as error:
-            self._discard(smtp)
-            reason = self._clean(str(error) or type(error).__name__)
-            raise TransientMailError(f"could not reach the SMTP server {self.where}: {reason}") from None
-        self.smtp = smtp
-        return smtp
-
-    def send(self, message: EmailMessage, recipient: str) -> None:
-        smtp = self.open()
-        try:
-            smtp.send_message(message, from_addr=self.config.mail_from, to_addrs=[recipient])
-        except smtplib.SMTPRecipientsRefused as error:
-            code, reply = next(iter(error.recipients.values()), (0, b""))
-            text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-            self._refused(code, f"recipient refused: {code} {self._clean(text, recipient)}")
-        except smtplib.SMTPServerDisconnected as error:
-            self.close()
-            raise TransientMailError(
-                f"the SMTP server {self.where} closed the connection: {self._clean(str(error), recipient)}"
-            ) from None
-        except smtplib.SMTPResponseException as error:
-            self._refused(error.smtp_code, f"{error.smtp_code} {self._clean(_reply_text(error), recipient)}")
-        except (OSError, smtplib.SMTPException) as error:
-            self.close()
-            reason = self._clean(str(error) or type(error).__name__, recipient)
-            raise TransientMailError(f"sending through {self.where} failed: {reason}") from None
-
-    def _refused(self, code: int, reason: str) -> None:
-        if 400 <= code < 500:
-            raise TransientMailError(reason) from None
-        raise PermanentMailError(reason) from None
-
-    @staticmethod
-    def _discard(smtp: smtplib.SMTP | None) -> None:
-        if smtp is None:
-            return
-        with contextlib.suppress(OSError):
-            smtp.close()
-
-    def close(self) -> None:
-        smtp, self.smtp = self.smtp, None
-        if smtp is None:
-            return
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            self._discard(smtp)
-
-
 class _RateLimit:
     def __init__(self, per_minute: float, sleep: Callable[[float], None]) -> None:
         self.interval = 60.0 / per_minute if per_minute and per_minute > 0 else 0.0
@@ -559,8 +325,6 @@ class _RateLimit:
 
 
 def newest_published_period(data_dir: Path) -> str:
-    from reports.bulletin.publish import Paths, published_manifests
-
     manifests = published_manifests(Paths(Path(data_dir)))
     if not manifests:
         raise MailError("no edition has been published yet: nothing to send")
@@ -577,7 +341,7 @@ def unsent_subscribers(data_dir: Path, period: str) -> int:
 def send_edition(
     data_dir: Path,
     period: str | None,
-    settings: object,
+    config: MailConfig,
     *,
     policy: RetryPolicy | None = None,
     resend_pending: bool = False,
@@ -585,17 +349,14 @@ def send_edition(
 ) -> SendSummary:
     """Send a published edition (default: the newest) to every active subscriber not yet sent it.
 
-    `settings` is a `flows.settings.Settings` (or a `MailConfig`). Subscribers whose row for this
+    Subscribers whose row for this
     edition is `sent` are skipped, so running this twice sends nothing the second time; rows left
     `pending` by an interrupted run are reported, not resent, unless `resend_pending` (see the module
     docstring). Transient failures are retried with backoff per `policy`; a 5xx reply marks that
     subscriber `failed` and the run goes on. A failed login or TLS set-up stops the run with MailError
     (its `summary` says what was done), naming the SMTP host, never the password.
     """
-    from reports.bulletin.publish import Paths
-
-    config = settings if isinstance(settings, MailConfig) else MailConfig.from_settings(settings)
-    _secret_bytes(config.unsubscribe_secret)  # fail before sending anything
+    secret_bytes(config.unsubscribe_secret)  # fail before sending anything
     if not config.site_url:
         raise MailError("sending needs EIM_SITE_URL: every message links to the edition and to unsubscribe")
     period = period or newest_published_period(data_dir)
@@ -610,7 +371,7 @@ def send_edition(
     store = SubscriberStore(Path(data_dir))
     states = store.delivery_states(period)
     summary = SendSummary(period)
-    connection = _Connection(config)
+    connection = SmtpConnection(config.smtp, config.mail_from)
     limiter = _RateLimit(config.send_rate_per_minute, sleep)
     domain = config.mail_from.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
     try:
@@ -686,20 +447,3 @@ def send_edition(
     finally:
         connection.close()
     return summary
-
-
-__all__ = [
-    "DEMO_LINE",
-    "InvalidToken",
-    "MailConfig",
-    "MailError",
-    "RetryPolicy",
-    "SendSummary",
-    "build_message",
-    "edition_charts",
-    "headline_rows",
-    "make_token",
-    "send_edition",
-    "unsubscribe_url",
-    "verify_token",
-]

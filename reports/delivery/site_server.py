@@ -27,8 +27,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from reports.delivery.mail import InvalidToken, verify_token
 from reports.delivery.subscribers import SubscriberStore, scrub, store_path
+from reports.delivery.tokens import InvalidToken, secret_bytes, verify_token
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     sys_version = ""
     site_root: Path
     store: SubscriberStore
-    secret: object
+    secret: str
 
     # --- logging without tokens or addresses --------------------------------------------------------
 
@@ -273,12 +273,10 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: object
+    site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: str
 ) -> ThreadingHTTPServer:
     """A bound, not yet serving server (port 0: any free port; see `server.server_address`)."""
-    from reports.delivery.mail import _secret_bytes
-
-    _secret_bytes(unsubscribe_secret)  # refuse to start without a usable secret
+    secret_bytes(unsubscribe_secret)  # refuse to start without a usable secret
     site_root = Path(site_dir).resolve()
     if not site_root.is_dir():
         raise FileNotFoundError(f"no site at {site_dir}: publish an edition first")
@@ -294,7 +292,7 @@ def make_server(
     return server
 
 
-def serve_site(site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: object) -> None:
+def serve_site(site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: str) -> None:
     """Serve the site and the unsubscribe endpoint until interrupted (Ctrl-C)."""
     server = make_server(site_dir, data_dir, host, port, unsubscribe_secret)
     try:

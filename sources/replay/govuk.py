@@ -35,9 +35,14 @@ ZIP_STAMP = (2020, 1, 1, 0, 0, 0)
 
 # Roughly where the WMCA councils sit in the IoD2019 ranking (1 = most deprived); others are hashed.
 IMD_RANKS = {
-    "E08000025": 7, "E08000026": 81, "E08000027": 83, "E08000028": 12, "E08000029": 200,
-    "E08000030": 25, "E08000031": 24,
-}  # fmt: skip
+    "E08000025": 7,
+    "E08000026": 81,
+    "E08000027": 83,
+    "E08000028": 12,
+    "E08000029": 200,
+    "E08000030": 25,
+    "E08000031": 24,
+}
 LUF_ROUNDS = ("Round 1", "Round 2", "Round 3")
 
 IMD_COLUMNS = (

@@ -22,22 +22,39 @@ from sources.replay.samples import unit_hash
 
 FILE_ROUTE = re.compile(re.escape(FILE_PATH).replace(r"\{month\}", r"(\d{4})-(\d{2})"))
 REGIONS = {
-    "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
-    "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
-    "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
-}  # fmt: skip
+    "E12000001": "North East",
+    "E12000002": "North West",
+    "E12000003": "Yorkshire and The Humber",
+    "E12000004": "East Midlands",
+    "E12000005": "West Midlands",
+    "E12000006": "East of England",
+    "E12000007": "London",
+    "E12000008": "South East",
+    "E12000009": "South West",
+}
 NATIONS = {
-    "E92000001": "England", "W92000004": "Wales", "S92000003": "Scotland",
-    "N92000002": "Northern Ireland", "K02000001": "United Kingdom",
-}  # fmt: skip
+    "E92000001": "England",
+    "W92000004": "Wales",
+    "S92000003": "Scotland",
+    "N92000002": "Northern Ireland",
+    "K02000001": "United Kingdom",
+}
 FIRST_MONTH = dt.date(2015, 1, 1)
 BENCHMARK_FIRST_MONTH = dt.date(1968, 4, 1)  # the real file starts in 1968 for a few areas
 SALES_LAG_MONTHS = 2
 # Property-type, funding and buyer groups as shares of the headline price: rough national shape.
 GROUP_PRICE_FACTORS = {
-    "Detached": 1.6, "SemiDetached": 0.95, "Terraced": 0.8, "Flat": 0.7, "Cash": 0.95,
-    "Mortgage": 1.03, "FTB": 0.83, "FOO": 1.15, "New": 1.25, "Old": 0.98,
-}  # fmt: skip
+    "Detached": 1.6,
+    "SemiDetached": 0.95,
+    "Terraced": 0.8,
+    "Flat": 0.7,
+    "Cash": 0.95,
+    "Mortgage": 1.03,
+    "FTB": 0.83,
+    "FOO": 1.15,
+    "New": 1.25,
+    "Old": 0.98,
+}
 GROUP_SALES_SHARES = {"Cash": 0.3, "Mortgage": 0.7, "New": 0.1, "Old": 0.9}
 
 

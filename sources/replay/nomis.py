@@ -17,13 +17,25 @@ from sources.replay.reply import Reply
 
 DIMENSION_SUFFIXES = ("", "_NAME", "_CODE", "_TYPE", "_TYPECODE", "_SORTORDER")
 TRAILING_COLUMNS = (
-    "MEASURES", "MEASURES_NAME", "OBS_VALUE", "OBS_STATUS", "OBS_STATUS_NAME",
-    "OBS_CONF", "OBS_CONF_NAME", "URN", "RECORD_OFFSET", "RECORD_COUNT",
-)  # fmt: skip
+    "MEASURES",
+    "MEASURES_NAME",
+    "OBS_VALUE",
+    "OBS_STATUS",
+    "OBS_STATUS_NAME",
+    "OBS_CONF",
+    "OBS_CONF_NAME",
+    "URN",
+    "RECORD_OFFSET",
+    "RECORD_COUNT",
+)
 MEASURES_LABELS = {
-    "20100": "Value", "20599": "Variable", "21001": "Numerator", "21002": "Denominator",
-    "21003": "Confidence", "20701": "Confidence",
-}  # fmt: skip
+    "20100": "Value",
+    "20599": "Variable",
+    "21001": "Numerator",
+    "21002": "Denominator",
+    "21003": "Confidence",
+    "20701": "Confidence",
+}
 MONTH_NAMES = calendar.month_name[1:]
 
 
@@ -286,12 +298,19 @@ class NomisEmulator:
                         dims = {dim.name: c for dim, c in combo}
                         value = spec.value(self, code, dims, measure, period)
                         row = [period, _period_name(period), period, "date", "0", str(p_order)]
-                        row += [str(2013265900 + g_order), self.names[code], code,
-                                "areas", "0", str(g_order)]  # fmt: skip
+                        row += [str(2013265900 + g_order), self.names[code], code, "areas", "0", str(g_order)]
                         for dim, c in combo:
                             row += [c, dim.labels[c], c, dim.name.lower(), "0", c]
-                        row += [measure, MEASURES_LABELS[measure], _number(value), "A",
-                                "Normal Value", "F", "Free (free for publication)", ""]  # fmt: skip
+                        row += [
+                            measure,
+                            MEASURES_LABELS[measure],
+                            _number(value),
+                            "A",
+                            "Normal Value",
+                            "F",
+                            "Free (free for publication)",
+                            "",
+                        ]
                         yield row
 
     def reply(self, source_id: str, query: dict[str, str]) -> Reply:

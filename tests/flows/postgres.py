@@ -41,8 +41,21 @@ class PostgresCluster:
 
     def query(self, database: str, sql: str) -> list[list[str]]:
         """Rows of `sql` as text, read over TCP like any other client of the cluster."""
-        out = _run([str(self.install.bin_dir / "psql"), *self._connection(), "-d", database,
-                    "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t", "-c", sql])  # fmt: skip
+        out = _run(
+            [
+                str(self.install.bin_dir / "psql"),
+                *self._connection(),
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-F",
+                "\t",
+                "-c",
+                sql,
+            ]
+        )
         return [line.split("\t") for line in out.splitlines()]
 
     def _connection(self) -> list[str]:
@@ -87,20 +100,38 @@ def postgres_cluster(install: PostgresInstall, database: str) -> Iterator[Postgr
             for path in (root, sockets):
                 os.chown(path, install.owner.pw_uid, install.owner.pw_gid)
         # --no-locale: the cluster must not depend on which locales the host has generated.
-        _run(_as_owner(install, [str(install.bin_dir / "initdb"), "-D", str(data), "--auth=trust",
-                                 f"-U{SERVER_USER}", "--encoding=UTF8", "--no-locale"]))  # fmt: skip
+        _run(
+            _as_owner(
+                install,
+                [
+                    str(install.bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "--auth=trust",
+                    f"-U{SERVER_USER}",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                ],
+            )
+        )
         cluster = PostgresCluster(install, free_port())
         # fsync off: the cluster is thrown away, and durability only slows the test down.
         options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {sockets} -c fsync=off"
         pg_ctl = str(install.bin_dir / "pg_ctl")
         try:
-            _run(_as_owner(install, [pg_ctl, "-w", "-D", str(data), "-o", options, "-l", str(log), "start"]),
-                 log=log)  # fmt: skip
+            _run(
+                _as_owner(install, [pg_ctl, "-w", "-D", str(data), "-o", options, "-l", str(log), "start"]),
+                log=log,
+            )
             _run([str(install.bin_dir / "createdb"), *cluster._connection(), database])
             yield cluster
         finally:
-            subprocess.run(_as_owner(install, [pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                           capture_output=True, timeout=60, env=_env())  # fmt: skip
+            subprocess.run(
+                _as_owner(install, [pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+                capture_output=True,
+                timeout=60,
+                env=_env(),
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -33,8 +33,10 @@ def test_query_prints_json_and_csv(loaded_settings: Settings) -> None:
     ]
     as_csv = runner.invoke(app, ["query", sql, "-f", "csv"])
     assert list(csv.reader(io.StringIO(as_csv.output))) == [
-        ["code", "name"], ["E08000025", "Birmingham"], ["E08000026", "Coventry"]
-    ]  # fmt: skip
+        ["code", "name"],
+        ["E08000025", "Birmingham"],
+        ["E08000026", "Coventry"],
+    ]
     as_table = runner.invoke(app, ["query", sql])
     assert "Birmingham" in as_table.output and as_table.exit_code == 0
 
@@ -114,8 +116,15 @@ def test_sources_json_lists_every_catalog_dataset(loaded_settings: Settings) -> 
     records = {record["dataset"]: record for record in json.loads(result.output)}
     assert set(records) == set(default_catalog().datasets)
     for record in records.values():
-        assert {"dataset", "publisher", "last_fetched", "last_changed", "latest_period", "rows",
-                "status"} <= set(record)  # fmt: skip
+        assert {
+            "dataset",
+            "publisher",
+            "last_fetched",
+            "last_changed",
+            "latest_period",
+            "rows",
+            "status",
+        } <= set(record)
     claimants = records["claimant_count"]
     assert (claimants["publisher"], claimants["latest_period"], claimants["rows"]) == ("nomis", "2026-10", 80)
     assert claimants["status"] == "loaded" and claimants["last_fetched"]
@@ -127,8 +136,18 @@ def test_indicators_json_for_the_focus_area(loaded_settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     records = {record["indicator"]: record for record in json.loads(result.output)}
     rate = records["claimant_rate"]
-    for key in ("indicator", "area", "period", "value", "unit", "change_period", "change_year", "gap_uk",
-                "rank", "significant_year"):  # fmt: skip
+    for key in (
+        "indicator",
+        "area",
+        "period",
+        "value",
+        "unit",
+        "change_period",
+        "change_year",
+        "gap_uk",
+        "rank",
+        "significant_year",
+    ):
         assert key in rate
     assert rate["area"] == "E47000007" and rate["value_area"] == "E47000007"
     assert rate["period"] == "2026-10" and rate["unit"] == "percent"
@@ -158,47 +177,6 @@ def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> No
     assert result.exit_code == 0
 
 
-@pytest.mark.parametrize(
-    ("environment", "toml"),
-    [
-        ({}, None),
-        ({"EIM_DATA_DIR": "/srv/eim/data"}, None),
-        ({"eim_data_dir": "lower/case"}, None),
-        ({"EIM_DATA_DIR": ""}, None),
-        ({}, 'data_dir = "from/toml"\nsmtp_port = 465\n'),
-        ({"EIM_DATA_DIR": "from/env"}, 'data_dir = "from/toml"\n'),
-        ({"EIM_SMTP_PORT": "465"}, 'contact = "Team <team@example.org>"\n'),
-    ],
-)
-def test_query_finds_the_snapshot_where_the_settings_put_it(
-    bare_env: Path, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], toml: str | None
-) -> None:
-    from flows.cli import _snapshot_path
-
-    for key, value in environment.items():
-        monkeypatch.setenv(key, value)
-    if toml is not None:
-        (bare_env / "eim.toml").write_text(toml)
-    assert _snapshot_path() == Settings().snapshot_path
-
-
-@pytest.mark.parametrize(
-    ("toml", "environment"),
-    [("data_dir = 5\n", {}), ("data_dir = \n", {}), ("data_dir = \n", {"EIM_DATA_DIR": "elsewhere"})],
-)
-def test_query_fails_on_a_bad_eim_toml_as_the_settings_do(
-    bare_env: Path, monkeypatch: pytest.MonkeyPatch, toml: str, environment: dict[str, str]
-) -> None:
-    for key, value in environment.items():
-        monkeypatch.setenv(key, value)
-    (bare_env / "eim.toml").write_text(toml)
-    with pytest.raises(Exception) as expected:
-        Settings()
-    result = runner.invoke(app, ["query", "SELECT 1"])
-    assert type(result.exception) is type(expected.value)
-    assert str(result.exception) == str(expected.value)
-
-
 @pytest.mark.parametrize("value", ["xml", "JSON"])
 def test_query_refuses_an_unknown_format_in_typer_s_words(eim_env: Path, value: str) -> None:
     result = runner.invoke(app, ["query", "SELECT 1", "--format", value])
@@ -207,10 +185,3 @@ def test_query_refuses_an_unknown_format_in_typer_s_words(eim_env: Path, value: 
         f"Invalid value for '--format' / '-f': Value error, '{value}' is not one of 'table', 'csv', 'json'."
         in result.output
     )
-
-
-def test_query_does_not_check_settings_it_does_not_use(loaded_settings: Settings, monkeypatch) -> None:
-    monkeypatch.setenv("EIM_SMTP_PORT", "not a number")
-    result = runner.invoke(app, ["query", "SELECT count(*) AS n FROM area", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)[0]["n"] > 0

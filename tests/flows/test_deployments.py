@@ -39,8 +39,12 @@ def test_prefect_yaml_deploys_every_deployment(prefect_api: str) -> None:
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PWD": str(PROJECT)}
     done = subprocess.run(
         [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
     deployed = {d.name: d for d in asyncio.run(_deployments())}

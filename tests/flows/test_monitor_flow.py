@@ -40,9 +40,19 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
     html = summary.bulletin.read_text()
     assert summary.bulletin == Settings().site_dir / "2026-10" / "index.html"
     assert "Demonstration data — not official statistics" in html
-    for area in ("West Midlands Combined Authority", "Birmingham", "Coventry", "Dudley", "Sandwell",
-                 "Solihull", "Walsall", "Wolverhampton", "West Midlands (region)", "England",
-                 "United Kingdom"):  # fmt: skip
+    for area in (
+        "West Midlands Combined Authority",
+        "Birmingham",
+        "Coventry",
+        "Dudley",
+        "Sandwell",
+        "Solihull",
+        "Walsall",
+        "Wolverhampton",
+        "West Midlands (region)",
+        "England",
+        "United Kingdom",
+    ):
         assert f'<th scope="row">{area}</th>' in html
 
     artifacts = asyncio.run(_artifacts())

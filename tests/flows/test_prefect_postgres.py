@@ -58,8 +58,9 @@ def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[sub
     """Run `command` with its output in `log`; on exit stop it and everything it started."""
     with log.open("ab") as out:
         # A session of its own, so that stopping it also stops the worker's flow-run process.
-        proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield proc
         finally:
@@ -174,10 +175,13 @@ def test_a_worker_runs_a_deployment_on_a_postgres_backed_server(
 
     asyncio.run(_create_pool(api))
     deploy = subprocess.run(
-        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], cwd=PROJECT,
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=PROJECT,
         env=_env(prefect_home, PREFECT_API_URL=api, PWD=str(PROJECT)),
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     # The server keeps its state in PostgreSQL, not in a SQLite file of its own.
     stored = postgres.query("prefect", "select name from deployment order by name")
@@ -186,8 +190,14 @@ def test_a_worker_runs_a_deployment_on_a_postgres_backed_server(
 
     flow_run_id = asyncio.run(_start_run(api))
     data_dir = tmp_path / "data"
-    worker_env = _env(prefect_home, PREFECT_API_URL=api, EIM_DATA_DIR=str(data_dir), EIM_DEMO="true",
-                      EIM_QUIET="true", **replay_urls)  # fmt: skip
+    worker_env = _env(
+        prefect_home,
+        PREFECT_API_URL=api,
+        EIM_DATA_DIR=str(data_dir),
+        EIM_DEMO="true",
+        EIM_QUIET="true",
+        **replay_urls,
+    )
     worker_log = tmp_path / "worker.log"
     # --run-once polls once and, given a --limit, waits for the runs it took before it exits.
     worker_command = ["worker", "start", "--pool", POOL, "--run-once", "--limit", "1"]

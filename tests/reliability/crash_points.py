@@ -68,8 +68,14 @@ def _specs(rng: random.Random) -> list[tuple[str, str, str, str, int, str]]:
         ("snapshot", "snapshot-file", "replace", r"published/warehouse\.duckdb$", 1, "before"),
         ("snapshot", "snapshot-file-done", "replace", r"published/warehouse\.duckdb$", 1, "after"),
         ("snapshot", "parquet-link", "replace", r"published/parquet$", 1, "before"),
-        ("render", "render_chart", "call", "reports.bulletin.charts:render_chart", rng.randint(1, 9),
-         "before"),
+        (
+            "render",
+            "render_chart",
+            "call",
+            "reports.bulletin.charts:render_chart",
+            rng.randint(1, 9),
+            "before",
+        ),
         ("render", "render_files", "call", "reports.bulletin.render:render_files", 1, "before"),
         ("publish", "site-link", "replace", r"site/\d{4}-\d{2}$", 1, "before"),
         ("publish", "pin-snapshot", "replace", r"editions/[\d-]+/snapshot\.duckdb$", 1, "before"),
@@ -78,11 +84,17 @@ def _specs(rng: random.Random) -> list[tuple[str, str, str, str, int, str]]:
         ("publish", "site-index", "replace", r"site/(index\.html|feed\.atom)$", rng.randint(1, 2), "before"),
         # Three subscribers: the message of the 1st is handed over after `record` call 1 (pending) and
         # recorded by call 2 (sent); call 3 is the 2nd subscriber's pending, and so on.
-        ("send", "smtp-send", "call", "reports.delivery.mail:_Connection.send", 1, "before"),
+        ("send", "smtp-send", "call", "reports.delivery.smtp:SmtpConnection.send", 1, "before"),
         ("send", "record-sent", "call", "reports.delivery.subscribers:SubscriberStore.record", 2, "before"),
-        ("send", "between-deliveries", "call", "reports.delivery.subscribers:SubscriberStore.record",
-         rng.choice([3, 5]), "before"),
-    ]  # fmt: skip
+        (
+            "send",
+            "between-deliveries",
+            "call",
+            "reports.delivery.subscribers:SubscriberStore.record",
+            rng.choice([3, 5]),
+            "before",
+        ),
+    ]
     return specs
 
 

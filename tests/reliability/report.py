@@ -67,8 +67,13 @@ def _render_faults(results: dict[tuple[str, str], dict]) -> str:
     for fault in FAULTS:
         for publisher in PUBLISHERS:
             if publisher not in fault.publishers:
-                row = [fault.name, publisher, NOT_APPLICABLE,
-                       f"`{DATASET_FOR[publisher]}` has no such column", "–"]  # fmt: skip
+                row = [
+                    fault.name,
+                    publisher,
+                    NOT_APPLICABLE,
+                    f"`{DATASET_FOR[publisher]}` has no such column",
+                    "–",
+                ]
             elif (fault.name, publisher) in results:
                 r = results[(fault.name, publisher)]
                 outcome = r["outcome"]
@@ -78,11 +83,18 @@ def _render_faults(results: dict[tuple[str, str], dict]) -> str:
             else:
                 row = [fault.name, publisher, "not run", "–", "–"]
             lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
-    lines += ["", "## The faults", "", "| Fault | What the server does | Transient | Expected |",
-              "|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## The faults",
+        "",
+        "| Fault | What the server does | Transient | Expected |",
+        "|---|---|---|---|",
+    ]
     for fault in FAULTS:
-        lines.append(f"| {fault.name} | {_cell(fault.description)} | {'yes' if fault.transient else 'no'} | "
-                     f"{fault.expected} |")  # fmt: skip
+        lines.append(
+            f"| {fault.name} | {_cell(fault.description)} | {'yes' if fault.transient else 'no'} | "
+            f"{fault.expected} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -101,17 +113,33 @@ def _crash_row(point_id: str, stage: str, what: str, r: dict | None) -> list[str
     if r["differs"]:
         notes.append("differs from the uninterrupted run: " + ", ".join(r["differs"]))
     if "mail" in r["differs"]:
-        notes.append("mail (copies, delivery status): " + ", ".join(
-            f"{name} {copies}× {status or 'not logged'}" for name, (copies, status) in r["mail"].items()
-        ))  # fmt: skip
+        notes.append(
+            "mail (copies, delivery status): "
+            + ", ".join(
+                f"{name} {copies}× {status or 'not logged'}" for name, (copies, status) in r["mail"].items()
+            )
+        )
     if r["pending"]:
-        notes.append("left pending: " + ", ".join(
-            f"{name} ({r['mail'][name][0]} {'copy' if r['mail'][name][0] == 1 else 'copies'})"
-            for name in r["pending"]
-        ))  # fmt: skip
+        notes.append(
+            "left pending: "
+            + ", ".join(
+                f"{name} ({r['mail'][name][0]} {'copy' if r['mail'][name][0] == 1 else 'copies'})"
+                for name in r["pending"]
+            )
+        )
     lost = "–" if r["rows_lost"] is None else str(r["rows_lost"])
-    return [f"`{point_id}`", stage, what, "yes", _yes(r["consistent"]), str(r["rerun"]),
-            _yes(r["state_equal"]), str(r["duplicates"]), lost, "; ".join(notes) or "–"]  # fmt: skip
+    return [
+        f"`{point_id}`",
+        stage,
+        what,
+        "yes",
+        _yes(r["consistent"]),
+        str(r["rerun"]),
+        _yes(r["state_equal"]),
+        str(r["duplicates"]),
+        lost,
+        "; ".join(notes) or "–",
+    ]
 
 
 def _crash_totals(crashes: dict[str, dict]) -> str:

@@ -86,15 +86,34 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     server is up (`_wait_for` waits), so that its start-up overlaps building the base data directory."""
     home = tmp_path_factory.mktemp("prefect-server")
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     with open(home / "server.log", "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
-             "--no-services", "--no-ui"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-services",
+                "--no-ui",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield f"http://127.0.0.1:{port}/api", home / "server.log"
     finally:
@@ -208,15 +227,26 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EIM_", "PREFECT_"))}
         env.update({f"EIM_{p.upper()}_URL": url for p, url in self.replay.base_urls.items()})
         env.update(
-            EIM_DATA_DIR=str(data_dir), EIM_DEMO="true", EIM_QUIET="true", EIM_HTTP_RETRIES="2",
-            EIM_HTTP_TIMEOUT="10", EIM_HTTP_RETRY_BUDGET="5", EIM_SMTP_HOST="127.0.0.1",
-            EIM_SMTP_PORT=str(self.smtp_port), EIM_SMTP_SECURITY="none",
+            EIM_DATA_DIR=str(data_dir),
+            EIM_DEMO="true",
+            EIM_QUIET="true",
+            EIM_HTTP_RETRIES="2",
+            EIM_HTTP_TIMEOUT="10",
+            EIM_HTTP_RETRY_BUDGET="5",
+            EIM_SMTP_HOST="127.0.0.1",
+            EIM_SMTP_PORT=str(self.smtp_port),
+            EIM_SMTP_SECURITY="none",
             EIM_MAIL_FROM="Economic Impact Monitor <monitor@eim.example.org>",
-            EIM_UNSUBSCRIBE_SECRET="crash-safety-unsubscribe-secret", EIM_SITE_URL="https://eim.example.org/",
-            EIM_SEND_RATE_PER_MINUTE="60000", PREFECT_API_URL=self.api,
-            PREFECT_HOME=str(self.root / "prefect"), PREFECT_LOGGING_LEVEL="WARNING", DO_NOT_TRACK="1",
-            PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONPATH=str(ROOT),
-        )  # fmt: skip
+            EIM_UNSUBSCRIBE_SECRET="crash-safety-unsubscribe-secret",
+            EIM_SITE_URL="https://eim.example.org/",
+            EIM_SEND_RATE_PER_MINUTE="60000",
+            PREFECT_API_URL=self.api,
+            PREFECT_HOME=str(self.root / "prefect"),
+            PREFECT_LOGGING_LEVEL="WARNING",
+            DO_NOT_TRACK="1",
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PYTHONPATH=str(ROOT),
+        )
         if point:
             env["EIM_TEST_KILL_POINT"] = json.dumps(point.as_json())
         return env
@@ -225,8 +255,14 @@ class Bench:
         return [sys.executable, "-c", LAUNCHER, "run", "--quiet"]
 
     def run(self, data_dir: Path, point: KillPoint | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(), env=self.env(data_dir, point), cwd=data_dir.parent,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT)  # fmt: skip
+        return subprocess.run(
+            self.command(),
+            env=self.env(data_dir, point),
+            cwd=data_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
 
 
 def _tail(done: subprocess.CompletedProcess | tuple[str, str]) -> str:
@@ -257,8 +293,10 @@ def _listed(data_dir: Path) -> dict[str, list[str]]:
     site = data_dir / "site"
     index = (site / "index.html").read_text() if (site / "index.html").exists() else ""
     feed = (site / "feed.atom").read_text() if (site / "feed.atom").exists() else ""
-    return {"index": re.findall(r'href="(\d{4}-\d{2})/index\.html"', index),
-            "feed": re.findall(r"<id>[^<]*/(\d{4}-\d{2})/</id>", feed)}  # fmt: skip
+    return {
+        "index": re.findall(r'href="(\d{4}-\d{2})/index\.html"', index),
+        "feed": re.findall(r"<id>[^<]*/(\d{4}-\d{2})/</id>", feed),
+    }
 
 
 def mail_state(bench: Bench, data_dir: Path, tag: str) -> dict[str, tuple[int, str | None]]:
@@ -331,8 +369,11 @@ def after_kill(bench: Bench, data_dir: Path) -> dict:
                 cadence = {dataset: catalog.get(dataset).cadence for dataset in datasets}
                 results = run_checks(con, datasets, list(areas.by_code[areas.focus].members), cadence)
                 lost = rows_lost(con, bench.base_dir)
-            problems += [f"warehouse check {r.check} of {r.dataset} fails: {r.detail}" for r in results
-                         if not r.passed and r.severity in ("error", "blocker")]  # fmt: skip
+            problems += [
+                f"warehouse check {r.check} of {r.dataset} fails: {r.detail}"
+                for r in results
+                if not r.passed and r.severity in ("error", "blocker")
+            ]
         except duckdb.Error as error:
             problems.append(f"the warehouse does not open: {error}")
     parquet = data_dir / "published" / "parquet"
@@ -346,8 +387,12 @@ def after_kill(bench: Bench, data_dir: Path) -> dict:
     finally:
         reader.close()
     problems += site_problems(data_dir)
-    return {"problems": problems, "rows_lost": lost, "snapshot": _summary(data_dir / "published" /
-            "warehouse.duckdb"), "parquet": _summary(parquet / "indicator_summary.parquet")}  # fmt: skip
+    return {
+        "problems": problems,
+        "rows_lost": lost,
+        "snapshot": _summary(data_dir / "published" / "warehouse.duckdb"),
+        "parquet": _summary(parquet / "indicator_summary.parquet"),
+    }
 
 
 def site_problems(data_dir: Path) -> list[str]:
@@ -400,10 +445,17 @@ def kill_and_rerun(bench: Bench, point: KillPoint) -> dict:
             lost = rows_lost(con, bench.base_dir)
         finally:
             con.close()
-    return {"killed": True, "after_kill": left, "pending": pending, "rerun": rerun.returncode,
-            "rerun_output": _tail(rerun), "state": state_of(bench, data_dir, tag),
-            "duplicates": duplicates(bench, tag), "rows_lost_after_rerun": lost,
-            "seconds": round(time.monotonic() - started)}  # fmt: skip
+    return {
+        "killed": True,
+        "after_kill": left,
+        "pending": pending,
+        "rerun": rerun.returncode,
+        "rerun_output": _tail(rerun),
+        "state": state_of(bench, data_dir, tag),
+        "duplicates": duplicates(bench, tag),
+        "rows_lost_after_rerun": lost,
+        "seconds": round(time.monotonic() - started),
+    }
 
 
 def judge(point: KillPoint, raw: dict, reference: dict, base: dict) -> dict:
@@ -426,11 +478,20 @@ def judge(point: KillPoint, raw: dict, reference: dict, base: dict) -> dict:
             expected["mail"] = {**expected["mail"], name: mail[name]}
     differs = sorted(part for part in expected if raw["state"][part] != expected[part])
     lost = [n for n in (left["rows_lost"], raw["rows_lost_after_rerun"]) if n is not None]
-    return {**result, "consistent": not problems, "problems": problems, "rerun": raw["rerun"],
-            "state_equal": raw["rerun"] == 0 and not differs, "differs": differs,
-            "mail": {name: list(v) for name, v in mail.items()}, "pending": raw["pending"],
-            "duplicates": raw["duplicates"], "rows_lost": max(lost) if lost else None,
-            "rerun_output": raw["rerun_output"], "seconds": raw["seconds"]}  # fmt: skip
+    return {
+        **result,
+        "consistent": not problems,
+        "problems": problems,
+        "rerun": raw["rerun"],
+        "state_equal": raw["rerun"] == 0 and not differs,
+        "differs": differs,
+        "mail": {name: list(v) for name, v in mail.items()},
+        "pending": raw["pending"],
+        "duplicates": raw["duplicates"],
+        "rows_lost": max(lost) if lost else None,
+        "rerun_output": raw["rerun_output"],
+        "seconds": raw["seconds"],
+    }
 
 
 def reference_run(bench: Bench) -> dict:
@@ -445,21 +506,39 @@ def reference_run(bench: Bench) -> dict:
         still = analyst.execute(SUMMARY_SQL.format("indicator_summary")).fetchall()
     finally:
         analyst.close()
-    return {"returncode": done.returncode, "output": _tail(done), "held_unchanged": still == held,
-            "seconds": seconds, "state": state_of(bench, data_dir, "ref"),
-            "duplicates": duplicates(bench, "ref")}  # fmt: skip
+    return {
+        "returncode": done.returncode,
+        "output": _tail(done),
+        "held_unchanged": still == held,
+        "seconds": seconds,
+        "state": state_of(bench, data_dir, "ref"),
+        "duplicates": duplicates(bench, "ref"),
+    }
 
 
 def two_runs_together(bench: Bench) -> dict:
     """The real CLI twice on one data directory, started at once."""
     data_dir = bench.copy("two")
     env = bench.env(data_dir)
-    runs = [subprocess.Popen(bench.command(), env=env, cwd=data_dir.parent, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    runs = [
+        subprocess.Popen(
+            bench.command(),
+            env=env,
+            cwd=data_dir.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=RUN_TIMEOUT) for run in runs]
-    return {"codes": [run.returncode for run in runs], "outputs": [_tail(o) for o in outputs],
-            "problems": site_problems(data_dir), "state": state_of(bench, data_dir, "two"),
-            "duplicates": duplicates(bench, "two")}  # fmt: skip
+    return {
+        "codes": [run.returncode for run in runs],
+        "outputs": [_tail(o) for o in outputs],
+        "problems": site_problems(data_dir),
+        "state": state_of(bench, data_dir, "two"),
+        "duplicates": duplicates(bench, "two"),
+    }
 
 
 def _write_result(result: dict) -> None:
@@ -468,8 +547,13 @@ def _write_result(result: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(prefect_server: tuple[str, Path], smtp: tuple[Inbox, int], replay: ReplayServer, base_dir: Path,
-         tmp_path_factory: pytest.TempPathFactory) -> dict:  # fmt: skip
+def runs(
+    prefect_server: tuple[str, Path],
+    smtp: tuple[Inbox, int],
+    replay: ReplayServer,
+    base_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict:
     """Every subprocess run of the module, two at a time (two cores): the uninterrupted run, the two
     runs started together, and each kill point followed by a re-run; then each kill point judged."""
     _wait_for(*prefect_server)
@@ -478,8 +562,10 @@ def runs(prefect_server: tuple[str, Path], smtp: tuple[Inbox, int], replay: Repl
     )
     base = published_state(base_dir)
     started = time.monotonic()
-    jobs: dict[str, Callable[[], dict]] = {"reference": lambda: reference_run(bench),
-                                           "together": lambda: two_runs_together(bench)}  # fmt: skip
+    jobs: dict[str, Callable[[], dict]] = {
+        "reference": lambda: reference_run(bench),
+        "together": lambda: two_runs_together(bench),
+    }
     # Late kill points first: they are the longest, and the pool's tail is shorter for it.
     for point in reversed(POINTS):
         jobs[point.id] = lambda point=point: kill_and_rerun(bench, point)
@@ -492,13 +578,19 @@ def runs(prefect_server: tuple[str, Path], smtp: tuple[Inbox, int], replay: Repl
     reference = raw["reference"]["state"]
     if len(POINTS) == len(kill_points()):
         shutil.rmtree(RESULTS_DIR, ignore_errors=True)
-    results = {"reference": raw["reference"], "together": raw["together"], "base": base,
-               "elapsed": time.monotonic() - started}  # fmt: skip
+    results = {
+        "reference": raw["reference"],
+        "together": raw["together"],
+        "base": base,
+        "elapsed": time.monotonic() - started,
+    }
     for point in POINTS:
         results[point.id] = judge(point, raw[point.id], reference, base)
         _write_result(results[point.id])
-    print(f"\ncrash safety: {len(jobs)} jobs in {results['elapsed']:.0f} s; one uninterrupted `eim run` "
-          f"took {raw['reference']['seconds']} s")  # fmt: skip
+    print(
+        f"\ncrash safety: {len(jobs)} jobs in {results['elapsed']:.0f} s; one uninterrupted `eim run` "
+        f"took {raw['reference']['seconds']} s"
+    )
     return results
 
 

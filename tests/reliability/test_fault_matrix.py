@@ -166,9 +166,15 @@ def ingest_one(settings: Settings, dataset: str) -> tuple[str, str]:
 
 def record(fault: Fault, publisher: str, outcome: str, reason: str, rows_lost: int) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    entry = {"fault": fault.name, "publisher": publisher, "dataset": DATASET_FOR[publisher],
-             "expected": fault.expected, "outcome": outcome, "reason": reason,
-             "rows_lost": rows_lost}  # fmt: skip
+    entry = {
+        "fault": fault.name,
+        "publisher": publisher,
+        "dataset": DATASET_FOR[publisher],
+        "expected": fault.expected,
+        "outcome": outcome,
+        "reason": reason,
+        "rows_lost": rows_lost,
+    }
     (RESULTS_DIR / f"{fault.name}__{publisher}.json").write_text(json.dumps(entry, indent=1))
 
 

@@ -73,8 +73,11 @@ def test_probes_back_past_404s_and_parses_exact_values(httpserver: HTTPServer, s
     frame = landregistry.parse(spec, [pages[0].path]).set_index(["series", "geography_code", "period"])
     # December 2014 is before FIRST_MONTH and the county E10000034 is not a kept area
     assert sorted(frame.index.get_level_values("geography_code").unique()) == [
-        "E08000025", "E12000005", "E92000001", "N09000003",
-    ]  # fmt: skip
+        "E08000025",
+        "E12000005",
+        "E92000001",
+        "N09000003",
+    ]
     assert sorted(frame.index.get_level_values("period").unique()) == ["2026-07", "2026-08", "2026-09"]
     assert frame.loc[("average_house_price", "E08000025", "2026-08"), "value"] == 230127.5
     assert frame.loc[("house_price_annual_change", "E08000025", "2026-09"), "value"] == 2.87

@@ -14,8 +14,18 @@ from sources.errors import PublisherFormatError, PublisherHTTPError, PublisherUn
 from sources.http import make_client
 from tests.conftest import FAST_HTTP, FIXTURES, REAL_SAMPLES, NomisFixtureServer
 
-GEOGRAPHIES = ["E08000025", "E08000026", "E08000027", "E08000028", "E08000029", "E08000030",
-               "E08000031", "E12000005", "E92000001", "K02000001"]  # fmt: skip
+GEOGRAPHIES = [
+    "E08000025",
+    "E08000026",
+    "E08000027",
+    "E08000028",
+    "E08000029",
+    "E08000030",
+    "E08000031",
+    "E12000005",
+    "E92000001",
+    "K02000001",
+]
 
 
 def fetch(server: NomisFixtureServer, raw_dir: Path, dataset: str = "claimant_count", **options):
@@ -39,15 +49,21 @@ def test_parses_values_and_keeps_q_as_missing(nomis_server: NomisFixtureServer, 
     frame = nomis.parse(default_catalog().get("claimant_count"), [p.path for p in pages])
 
     assert len(frame) == 80
-    row = frame[(frame.series == "claimant_count") & (frame.geography_code == "E08000025")
-                & (frame.period == "2026-10")].iloc[0]  # fmt: skip
+    row = frame[
+        (frame.series == "claimant_count")
+        & (frame.geography_code == "E08000025")
+        & (frame.period == "2026-10")
+    ].iloc[0]
     assert row.value == 60000 and row.status == "A" and row.unit == "count"
     assert str(row.period_date.date()) == "2026-10-01"
     missing = frame[(frame.geography_code == "E08000027") & (frame.period == "2026-08")]
     assert set(missing.status) == {"Q"}
     assert missing.value.isna().all(), "a Q value must be missing, never 0"
-    rate = frame[(frame.series == "claimant_rate") & (frame.geography_code == "E08000028")
-                 & (frame.period == "2026-10")].value.iloc[0]  # fmt: skip
+    rate = frame[
+        (frame.series == "claimant_rate")
+        & (frame.geography_code == "E08000028")
+        & (frame.period == "2026-10")
+    ].value.iloc[0]
     assert math.isclose(rate, 6.2)
 
 
@@ -188,9 +204,14 @@ def test_connection_refused_names_the_host(tmp_path: Path) -> None:
         pytest.raises(PublisherUnreachable, match=r"could not reach 127\.0\.0\.1"),
     ):
         nomis.fetch(
-            client, FAST_HTTP, base_url="http://127.0.0.1:9", spec=spec, geography_codes=GEOGRAPHIES,
-            raw_dir=tmp_path, previous=lambda key: None,
-        )  # fmt: skip
+            client,
+            FAST_HTTP,
+            base_url="http://127.0.0.1:9",
+            spec=spec,
+            geography_codes=GEOGRAPHIES,
+            raw_dir=tmp_path,
+            previous=lambda key: None,
+        )
 
 
 def test_the_real_nomis_sample_uses_the_column_names_the_parser_expects(httpserver, tmp_path: Path) -> None:

@@ -36,8 +36,11 @@ def test_the_claimant_count_asks_for_its_older_periods_and_its_newest_13_months(
 
     assert [q["time"] for q in full] == [OLDER, NEWEST]
     assert [q["time"] for q in recent] == [NEWEST]
-    assert all({k: v for k, v in q.items() if k != "time"} == {
-        k: v for k, v in CLAIMANT.query.items() if k != "time"} for q in full + recent)  # fmt: skip
+    assert all(
+        {k: v for k, v in q.items() if k != "time"}
+        == {k: v for k, v in CLAIMANT.query.items() if k != "time"}
+        for q in full + recent
+    )
     other = default_catalog().get("annual_population_survey")
     assert other.recent is None and other.request_queries(full=False) == [other.query]
 
@@ -68,9 +71,15 @@ def _fetch(
 ) -> list[ArchivedPage]:
     with make_client(FAST_HTTP) as client:
         return nomis.fetch(
-            client, FAST_HTTP, base_url=server.url, spec=CLAIMANT, geography_codes=["E08000025"],
-            raw_dir=raw_dir, previous=previous, **options,
-        )  # fmt: skip
+            client,
+            FAST_HTTP,
+            base_url=server.url,
+            spec=CLAIMANT,
+            geography_codes=["E08000025"],
+            raw_dir=raw_dir,
+            previous=previous,
+            **options,
+        )
 
 
 def _times(pages: list[ArchivedPage]) -> list[str]:

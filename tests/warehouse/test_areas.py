@@ -151,8 +151,11 @@ def test_the_area_and_registry_tables_are_written_only_when_they_change(tmp_path
 
     written: list[str] = []
     insert_rows = db.insert_rows
-    monkeypatch.setattr(db, "insert_rows", lambda con, table, rows, **kw: (
-        written.append(table), insert_rows(con, table, rows, **kw)))  # fmt: skip
+    monkeypatch.setattr(
+        db,
+        "insert_rows",
+        lambda con, table, rows, **kw: (written.append(table), insert_rows(con, table, rows, **kw)),
+    )
     west_midlands, greater_manchester = load_area_file("west-midlands"), load_area_file("greater-manchester")
     with db.connect(tmp_path / "warehouse.duckdb") as con:
         write_areas(con, west_midlands)

@@ -95,8 +95,15 @@ def test_a_failed_last_run_exits_one_and_counts_failures_in_a_row(loaded_setting
 def _manifest(data_dir: Path, period: str, name: str = "manifest.json", **fields: object) -> None:
     folder = data_dir / "editions" / period
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"period": period, "edition": 1, "published_on": "2026-11-21", "published": True,
-              "forced": False, "next_edition": "2026-12-21", "gate_reasons": []}  # fmt: skip
+    record = {
+        "period": period,
+        "edition": 1,
+        "published_on": "2026-11-21",
+        "published": True,
+        "forced": False,
+        "next_edition": "2026-12-21",
+        "gate_reasons": [],
+    }
     (folder / name).write_text(json.dumps({**record, **fields}))
 
 
@@ -109,8 +116,13 @@ def test_bulletin_with_no_editions_and_no_delivery_log(tmp_path: Path) -> None:
 def test_bulletin_last_edition_and_a_newer_draft(tmp_path: Path) -> None:
     _manifest(tmp_path, "2026-08", edition=1, published_on="2026-10-21")
     _manifest(tmp_path, "2026-09", edition=2, published_on="2026-11-21")
-    _manifest(tmp_path, "2026-10", "draft-manifest.json", published=False,
-              gate_reasons=["claimant_count: extreme jump: blocks publishing: ..."])  # fmt: skip
+    _manifest(
+        tmp_path,
+        "2026-10",
+        "draft-manifest.json",
+        published=False,
+        gate_reasons=["claimant_count: extreme jump: blocks publishing: ..."],
+    )
     status = bulletin_status(tmp_path)
     assert status["last_edition"] == "2026-09" and status["last_edition_number"] == 2
     assert status["last_published_on"] == "2026-11-21" and status["last_forced"] is False
@@ -135,10 +147,12 @@ def test_the_delivery_log_may_not_exist_yet(tmp_path: Path) -> None:
     with sqlite3.connect(log) as con:
         con.executemany(
             "INSERT INTO deliveries VALUES (?, ?, ?, ?)",
-            [("2026-08", 1, "sent", "2026-10-21T09:31:00+00:00"),
-             ("2026-09", 1, "sent", "2026-11-21T09:31:00+00:00"),
-             ("2026-09", 2, "failed", "2026-11-21T09:32:00+00:00")],
-        )  # fmt: skip
+            [
+                ("2026-08", 1, "sent", "2026-10-21T09:31:00+00:00"),
+                ("2026-09", 1, "sent", "2026-11-21T09:31:00+00:00"),
+                ("2026-09", 2, "failed", "2026-11-21T09:32:00+00:00"),
+            ],
+        )
     con.close()
     assert last_send(tmp_path) == {
         "sent_at": "2026-11-21T09:31:00+00:00",

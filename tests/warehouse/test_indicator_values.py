@@ -557,9 +557,14 @@ def test_life_satisfaction(indicator_settings: Settings) -> None:
     mean_2022 = sum(w * x for w, x in zip(weights_2022, scores_2022, strict=True)) / 1_837_000
     assert (mean_2023, mean_2022) == (pytest.approx(7.41330, abs=1e-5), pytest.approx(7.38488, abs=1e-5))
     half_widths = [
-        (7.51 - 7.25) / 2, (7.64 - 7.36) / 2, (7.60 - 7.30) / 2, (7.56 - 7.34) / 2,
-        (7.88 - 7.52) / 2, (7.46 - 7.14) / 2, (7.41 - 7.09) / 2,
-    ]  # fmt: skip
+        (7.51 - 7.25) / 2,
+        (7.64 - 7.36) / 2,
+        (7.60 - 7.30) / 2,
+        (7.56 - 7.34) / 2,
+        (7.88 - 7.52) / 2,
+        (7.46 - 7.14) / 2,
+        (7.41 - 7.09) / 2,
+    ]
     half_width = composite_half_width(weights_2023, half_widths)
 
     wmca = summary(indicator_settings, "life_satisfaction", WMCA)
@@ -594,8 +599,10 @@ def test_a_composite_sums_its_members_in_code_order(indicator_settings: Settings
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(indicator_settings.warehouse_path, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        where = ("dataset = 'claimant_count' AND series = 'claimant_count' AND period = '2026-10' "
-                 "AND geography_code IN (SELECT unnest($members))")  # fmt: skip
+        where = (
+            "dataset = 'claimant_count' AND series = 'claimant_count' AND period = '2026-10' "
+            "AND geography_code IN (SELECT unnest($members))"
+        )
         rows = con.execute(f"SELECT * FROM observation WHERE {where}", {"members": members}).fetchall()
         columns = [d[0] for d in con.description]
         assert sorted(r[columns.index("geography_code")] for r in rows) == members

@@ -37,8 +37,9 @@ def test_a_reader_of_the_old_export_keeps_complete_files(loaded_settings: Settin
         held.close()
     assert not os.path.exists(old), "older exports are removed once the link has moved"
     assert sorted(p.name for p in loaded_settings.parquet_dir.parent.glob("parquet*")) == [
-        "parquet", os.path.basename(new)
-    ]  # fmt: skip
+        "parquet",
+        os.path.basename(new),
+    ]
 
 
 def test_an_export_of_an_older_snapshot_is_caught_up(loaded_settings: Settings) -> None:

@@ -56,8 +56,16 @@ FIXTURE_GAP = ("claimant_count", "continuity")
 
 def test_the_fixture_warehouse_passes_every_check_but_its_known_gap(loaded_settings: Settings) -> None:
     results = run_checks(loaded_settings.warehouse_path)
-    checks = {"required_columns", "missing_values", "completeness", "ranges", "continuity", "jump",
-              "extreme_jump", "mass_revision"}  # fmt: skip
+    checks = {
+        "required_columns",
+        "missing_values",
+        "completeness",
+        "ranges",
+        "continuity",
+        "jump",
+        "extreme_jump",
+        "mass_revision",
+    }
     assert {key for key in results} == {(d, c) for d in LOADED for c in checks}
     assert failures(results) == {FIXTURE_GAP}
     assert results[FIXTURE_GAP].severity == "warning"
@@ -88,8 +96,11 @@ def test_every_check_passes_on_the_clean_demo_warehouse(demo_copy: Path) -> None
 
 def test_a_null_value_with_a_normal_status_is_an_error(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "UPDATE observation SET value = NULL WHERE series = 'claimant_count' "
-                "AND geography_code = 'E08000025' AND period = '2026-09'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = NULL WHERE series = 'claimant_count' "
+        "AND geography_code = 'E08000025' AND period = '2026-09'",
+    )
     result = run_checks(path)["claimant_count", "missing_values"]
     assert not result.passed and result.severity == "error" and result.rows_affected == 1
     assert "claimant_count E08000025 2026-09: value NULL with status 'A'" in result.detail
@@ -105,8 +116,11 @@ def test_a_value_with_a_missing_status_is_an_error(loaded_settings: Settings) ->
 
 def test_a_missing_focus_area_is_a_warning_naming_it(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "DELETE FROM observation WHERE dataset = 'claimant_count' "
-                "AND geography_code = 'E08000029' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "DELETE FROM observation WHERE dataset = 'claimant_count' "
+        "AND geography_code = 'E08000029' AND period = '2026-10'",
+    )
     results = run_checks(path)
     result = results["claimant_count", "completeness"]
     assert not result.passed and result.severity == "warning" and result.rows_affected == 2
@@ -118,8 +132,11 @@ def test_a_missing_focus_area_is_a_warning_naming_it(loaded_settings: Settings) 
 
 def test_a_rate_of_120_is_out_of_range(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "UPDATE observation SET value = 120 WHERE series = 'claimant_rate' "
-                "AND geography_code = 'E08000026' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = 120 WHERE series = 'claimant_rate' "
+        "AND geography_code = 'E08000026' AND period = '2026-10'",
+    )
     result = run_checks(path)["claimant_count", "ranges"]
     assert not result.passed and result.severity == "error" and result.rows_affected == 1
     assert result.detail == "claimant_rate E08000026 2026-10: 120 outside 0-100"
@@ -127,8 +144,11 @@ def test_a_rate_of_120_is_out_of_range(loaded_settings: Settings) -> None:
 
 def test_a_negative_count_is_out_of_range(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "UPDATE observation SET value = -5 WHERE series = 'population_16_64' "
-                "AND geography_code = 'E08000026' AND period = '2024'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = -5 WHERE series = 'population_16_64' "
+        "AND geography_code = 'E08000026' AND period = '2024'",
+    )
     results = run_checks(path)
     result = results["population", "ranges"]
     assert not result.passed and result.detail == "population_16_64 E08000026 2024: -5 is a negative count"
@@ -136,15 +156,21 @@ def test_a_negative_count_is_out_of_range(loaded_settings: Settings) -> None:
 
 
 def test_a_change_series_may_be_negative(demo_copy: Path) -> None:
-    alter(demo_copy, "UPDATE observation SET value = -12.5 WHERE series = 'house_price_annual_change' "
-                     "AND geography_code = 'E08000025' AND period = '2026-09'")  # fmt: skip
+    alter(
+        demo_copy,
+        "UPDATE observation SET value = -12.5 WHERE series = 'house_price_annual_change' "
+        "AND geography_code = 'E08000025' AND period = '2026-09'",
+    )
     assert run_checks(demo_copy, ["house_prices"])["house_prices", "ranges"].passed
 
 
 def test_a_gap_in_the_months_is_a_warning(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "DELETE FROM observation WHERE dataset = 'claimant_count' "
-                "AND geography_code = 'E08000030' AND period = '2026-09'")  # fmt: skip
+    alter(
+        path,
+        "DELETE FROM observation WHERE dataset = 'claimant_count' "
+        "AND geography_code = 'E08000030' AND period = '2026-09'",
+    )
     result = run_checks(path)["claimant_count", "continuity"]
     assert not result.passed and result.severity == "warning"
     # 20 series-areas miss the fixture's 9 months; Walsall's two series miss 2026-09 besides.
@@ -152,8 +178,11 @@ def test_a_gap_in_the_months_is_a_warning(loaded_settings: Settings) -> None:
 
 
 def test_a_gap_in_a_long_series_names_the_period(demo_copy: Path) -> None:
-    alter(demo_copy, "DELETE FROM observation WHERE series = 'claimant_rate' "
-                     "AND geography_code = 'E08000031' AND period = '2024-03'")  # fmt: skip
+    alter(
+        demo_copy,
+        "DELETE FROM observation WHERE series = 'claimant_rate' "
+        "AND geography_code = 'E08000031' AND period = '2024-03'",
+    )
     result = run_checks(demo_copy, ["claimant_count"])["claimant_count", "continuity"]
     assert not result.passed and result.rows_affected == 1
     assert result.detail == "claimant_rate E08000031: 1 period(s) missing between 2024-02 and 2024-04"
@@ -161,8 +190,11 @@ def test_a_gap_in_a_long_series_names_the_period(demo_copy: Path) -> None:
 
 def test_a_count_jumping_by_more_than_half_blocks_publishing(loaded_settings: Settings) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
-                "AND geography_code = 'E08000025' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
+        "AND geography_code = 'E08000025' AND period = '2026-10'",
+    )
     results = run_checks(path)
     result = results["claimant_count", "extreme_jump"]
     assert not result.passed and result.severity == "blocker" and result.rows_affected == 1
@@ -203,8 +235,12 @@ def test_a_jump_against_the_series_own_history(demo_copy: Path, z: float, check:
     period, previous, mean, sd, history = _latest_rate(demo_copy, "E08000026")
     assert history >= 24
     value = previous + mean + z * sd
-    alter(demo_copy, "UPDATE observation SET value = ? WHERE series = 'claimant_rate' "
-                     "AND geography_code = 'E08000026' AND period = ?", [value, period])  # fmt: skip
+    alter(
+        demo_copy,
+        "UPDATE observation SET value = ? WHERE series = 'claimant_rate' "
+        "AND geography_code = 'E08000026' AND period = ?",
+        [value, period],
+    )
     results = run_checks(demo_copy, ["claimant_count"])
     result = results["claimant_count", check]
     assert not result.passed and result.severity == severity and result.rows_affected == 1
@@ -238,15 +274,18 @@ def new_vintage(path: Path, dataset: str, shift_sql: str) -> None:
 
 def test_a_vintage_shifting_a_series_history_is_a_mass_revision(demo_copy: Path) -> None:
     """A uniform shift leaves every period-on-period change alone; only the revision check sees it."""
-    new_vintage(demo_copy, "house_prices",
-                "CASE WHEN o.series LIKE '%change%' THEN o.value + 150 ELSE o.value END")  # fmt: skip
+    new_vintage(
+        demo_copy, "house_prices", "CASE WHEN o.series LIKE '%change%' THEN o.value + 150 ELSE o.value END"
+    )
     results = run_checks(demo_copy, ["house_prices"])
     result = results["house_prices", "mass_revision"]
     assert not result.passed and result.severity == "blocker"
     assert result.detail.startswith("mass revision: blocks publishing: ")
     with db.connect(demo_copy) as con:
-        changes = con.execute("SELECT count(*) FROM observation WHERE vintage_id = 'crafted' "
-                              "AND series LIKE '%change%' AND value IS NOT NULL").fetchone()[0]  # fmt: skip
+        changes = con.execute(
+            "SELECT count(*) FROM observation WHERE vintage_id = 'crafted' "
+            "AND series LIKE '%change%' AND value IS NOT NULL"
+        ).fetchone()[0]
         assert blocking(con) == [f"house_prices: {result.detail}"]
     assert result.rows_affected == changes
     assert results["house_prices", "extreme_jump"].passed  # the jumps alone would have let it through
@@ -265,13 +304,19 @@ def test_latest_checks_keep_each_dataset_newest_run(loaded_settings: Settings) -
     path = loaded_settings.warehouse_path
     with db.connect(path) as con:  # each load of the fixture already ran its dataset's checks
         runs, rows = con.execute("SELECT count(DISTINCT run_id), count(*) FROM quality_check").fetchone()
-    alter(path, "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
-                "AND geography_code = 'E08000025' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
+        "AND geography_code = 'E08000025' AND period = '2026-10'",
+    )
     run_checks(path)
     with db.connect(path) as con:
         assert len(blocking(con)) == 1
-    alter(path, "UPDATE observation SET value = 60000 WHERE series = 'claimant_count' "
-                "AND geography_code = 'E08000025' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = 60000 WHERE series = 'claimant_count' "
+        "AND geography_code = 'E08000025' AND period = '2026-10'",
+    )
     run_checks(path, ["claimant_count"])  # a later load re-checks only its own dataset
     with db.connect(path) as con:
         latest = latest_checks(con)
@@ -286,8 +331,11 @@ def test_latest_checks_keep_each_dataset_newest_run(loaded_settings: Settings) -
 
 def test_the_snapshot_carries_the_checks_for_the_gate(loaded_settings: Settings, tmp_path: Path) -> None:
     path = loaded_settings.warehouse_path
-    alter(path, "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
-                "AND geography_code = 'E08000025' AND period = '2026-10'")  # fmt: skip
+    alter(
+        path,
+        "UPDATE observation SET value = 200000 WHERE series = 'claimant_count' "
+        "AND geography_code = 'E08000025' AND period = '2026-10'",
+    )
     run_checks(path)
     snapshot = publish_snapshot(path, tmp_path / "published" / "warehouse.duckdb")
     with db.connect_read_only(snapshot) as con:

@@ -123,11 +123,16 @@ def test_a_revised_value_is_a_new_row_beside_the_old_one(history: History) -> No
     held = [
         (r["series"], r["value"])
         for r in history.revised["observation"]
-        if (r["geography_code"], r["period"]) == (BIRMINGHAM, "2026-10") and r["dataset"] == "claimant_count"
+        if (r["geography_code"], r["period"]) == (BIRMINGHAM, "2026-10")
+        and r["dataset"] == "claimant_count"
         and r["series"] in ("claimant_count", "claimant_rate")
-    ]  # fmt: skip
-    assert sorted(held) == [("claimant_count", 60_000), ("claimant_count", 60_600),
-                            ("claimant_rate", 8.0), ("claimant_rate", 8.1)]  # fmt: skip
+    ]
+    assert sorted(held) == [
+        ("claimant_count", 60_000),
+        ("claimant_count", 60_600),
+        ("claimant_rate", 8.0),
+        ("claimant_rate", 8.1),
+    ]
 
 
 def test_the_revision_view_shows_old_and_new(history: History) -> None:

@@ -315,9 +315,16 @@ def _client_python(version: str) -> Path:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(building)}
     for command in (
         [str(UV), "venv", "--quiet", "--python", sys.executable, str(building)],
-        [str(UV), "pip", "install", "--quiet", "--python", str(building / "bin" / "python"),
-         f"duckdb=={version}"],
-    ):  # fmt: skip
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(building / "bin" / "python"),
+            f"duckdb=={version}",
+        ],
+    ):
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
         except subprocess.TimeoutExpired:

@@ -53,12 +53,21 @@ def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
     html = (demo_edition / "index.html").read_text()
     headings = re.findall(r"<h2 id=\"([^\"]+)\">([^<]+)</h2>", html)
     assert [text for _, text in headings] == [
-        "Contents", "Main points", *[heading for _, heading in SECTIONS],
-        "What changed since the last edition", "Strengths and limitations", "Glossary",
-    ]  # fmt: skip
+        "Contents",
+        "Main points",
+        *[heading for _, heading in SECTIONS],
+        "What changed since the last edition",
+        "Strengths and limitations",
+        "Glossary",
+    ]
     assert "West Midlands Economic Impact Monitor: October 2026</h1>" in html
-    for masthead in ("Edition 1. Reference period: October 2026.", "Date published: 27 November 2026.",
-                     "Next edition: 21 December 2026.", "Built from data snapshot", "Contact:"):  # fmt: skip
+    for masthead in (
+        "Edition 1. Reference period: October 2026.",
+        "Date published: 27 November 2026.",
+        "Next edition: 21 December 2026.",
+        "Built from data snapshot",
+        "Contact:",
+    ):
         assert masthead in html
     assert "Demonstration data — not official statistics" in html
     assert "Levelling Up Fund allocation per head against need" in html
@@ -102,8 +111,10 @@ def test_significance_is_claimed_only_where_intervals_support_it(demo_edition: P
     flags = {(e["indicator"], e["area"]): e for e in sidecar["figures"] if e["measure"] == "value"}
     for point in sidecar["main_points"]:
         if "statistically significant" in point and "not a statistically" not in point:
-            assert any(i in point.lower() for i in ("employment", "unemployment", "inactivity", "pay",
-                                                    "satisfaction"))  # fmt: skip
+            assert any(
+                i in point.lower()
+                for i in ("employment", "unemployment", "inactivity", "pay", "satisfaction")
+            )
     claimant = flags[("claimant_rate", "E47000007")]
     assert claimant and "significant" not in sidecar["main_points"][0]
 

@@ -47,10 +47,14 @@ def test_send_once_then_unsubscribe_end_to_end(demo_edition: Path, tmp_path: Pat
     threading.Thread(target=site.serve_forever, daemon=True).start()
     site_url = f"http://127.0.0.1:{site.server_address[1]}"
     env = {
-        "EIM_DATA_DIR": str(data_dir), "EIM_SMTP_HOST": "127.0.0.1", "EIM_SMTP_PORT": str(port),
-        "EIM_SMTP_SECURITY": "none", "EIM_MAIL_FROM": "monitor@example.org",
-        "EIM_UNSUBSCRIBE_SECRET": SECRET, "EIM_SITE_URL": site_url,
-    }  # fmt: skip
+        "EIM_DATA_DIR": str(data_dir),
+        "EIM_SMTP_HOST": "127.0.0.1",
+        "EIM_SMTP_PORT": str(port),
+        "EIM_SMTP_SECURITY": "none",
+        "EIM_MAIL_FROM": "monitor@example.org",
+        "EIM_UNSUBSCRIBE_SECRET": SECRET,
+        "EIM_SITE_URL": site_url,
+    }
     runner = CliRunner()
     try:
         for address in ("ann@example.org", "bob@example.org"):

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from reports.delivery.mail import make_token, send_edition
+from reports.delivery.mail import send_edition
 from reports.delivery.site_server import make_server
 from reports.delivery.subscribers import SubscriberStore
+from reports.delivery.tokens import make_token
 from tests.reports.delivery import test_mail as mail_tests
 from tests.reports.delivery.test_mail import (
     FAST,
