@@ -12,6 +12,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -20,12 +22,14 @@ from typing import Annotated
 import duckdb
 import typer
 
-from flows.settings import load_settings
+from flows.settings import Settings, SettingsError, load_settings
 from reports.delivery import subscribers
 from sources.catalog import CatalogError, default_catalog
-from warehouse.db import WarehouseError, connect_read_only
+from warehouse import db
+from warehouse.db import WarehouseError, connect_read_only, damaged
 from warehouse.freshness import status_exit_code, status_report
 from warehouse.geography import AreaFileError, load_area_file
+from warehouse.lock import writer_lock
 from warehouse.quality import checks_exit_code, latest_checks
 from warehouse.query import run_query
 from warehouse.status import dataset_status
@@ -52,6 +56,16 @@ class OutputFormat(StrEnum):
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    """The settings, or exit 2 with one line per setting that cannot be used (no traceback)."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        for problem in error.problems:
+            typer.echo(f"Error: {problem}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _prepare_prefect_environment() -> None:
@@ -118,7 +132,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh: bool = False) -> None:
-    from flows import steps
 
     if quiet:
         os.environ["EIM_QUIET"] = "true"
@@ -127,10 +140,14 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh
     try:
         for dataset_id in dataset or []:
             default_catalog().get(dataset_id)
-        settings = load_settings()
+        settings = _settings()
         load_area_file(settings.area, settings.area_file)
         # Held for the whole run, so a second `eim run` is refused at once, before Prefect starts.
-        with steps.writer_lock(settings):
+        with writer_lock(settings.data_dir):
+            if settings.warehouse_path.exists():
+                # A damaged warehouse stops here in one line, not in the flow's logs.
+                with db.connect(settings.warehouse_path):
+                    pass
             code = _run_flow(dataset, render=render)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None
@@ -158,7 +175,7 @@ def demo(quiet: QuietOption = False) -> None:
     """Run the monitor against illustrative samples served on loopback (no network needed)."""
     from sources.replay.server import ReplayServer
 
-    settings = load_settings()
+    settings = _settings()
     try:
         areas = load_area_file(settings.area, settings.area_file)
     except AreaFileError as error:
@@ -190,7 +207,7 @@ def query(
     """Run read-only SQL against the analysts' snapshot of the warehouse and print the result."""
 
     try:
-        result = run_query(load_settings().snapshot_path, sql)
+        result = run_query(_settings().snapshot_path, sql)
     except WarehouseError as error:
         raise _fail(str(error)) from None
     if output is OutputFormat.json:
@@ -226,7 +243,7 @@ def bulletin(
     from flows import steps
     from reports.bulletin.publish import PublishError, rebuild_edition
 
-    settings = load_settings()
+    settings = _settings()
     for value in (period, rebuild):
         if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
             raise _fail(f"invalid edition {value!r}: give a month as YYYY-MM, e.g. 2026-10")
@@ -277,18 +294,37 @@ def _print_table(columns: list[str], rows: list[list[str]]) -> None:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
-def _open_status_database():
-    """The live warehouse read-only when no run holds it, else the last published snapshot."""
-
-    settings = load_settings()
+@contextmanager
+def _open_status_database() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The live warehouse read-only when no run holds it, else the last published snapshot; a file
+    DuckDB cannot read, on opening or on a query, is a one-line WarehouseError naming it."""
+    settings = _settings()
+    path = settings.warehouse_path
+    if not path.exists():
+        raise WarehouseError(f"no warehouse at {path}: run `eim run` (or `eim demo`) first")
     try:
         # Opened once (~15 ms each time), and used as it is: a connection closes itself on `with` exit.
-        return duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.IOException:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise damaged(path, error) from None
         typer.echo("(a run holds the warehouse: showing the last published snapshot)", err=True)
-        return connect_read_only(settings.snapshot_path)
+        path = settings.snapshot_path
+        with connect_read_only(path) as snapshot, _reading(path):
+            yield snapshot
+        return
     except duckdb.Error as error:
-        raise WarehouseError(str(error)) from None
+        raise damaged(path, error) from None
+    with con, _reading(path):
+        yield con
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except duckdb.Error as error:
+        raise damaged(path, error) from None
 
 
 @app.command()
@@ -324,7 +360,7 @@ def indicators(
     """Every indicator's latest value and comparisons for an area (default: the focus area)."""
 
     try:
-        records = indicator_records(load_settings().snapshot_path, area)
+        records = indicator_records(_settings().snapshot_path, area)
     except WarehouseError as error:
         raise _fail(str(error)) from None
     columns = [
@@ -347,7 +383,7 @@ def status(as_json: JsonOption = False) -> None:
     """Freshness of every dataset and of the bulletin; exit 1 when anything is stale or a run failed."""
 
     catalog = {d: (spec.publisher, spec.cadence) for d, spec in default_catalog().datasets.items()}
-    settings = load_settings()
+    settings = _settings()
     try:
         with _open_status_database() as con:
             report = status_report(con, catalog, dt.date.today(), settings.data_dir)
@@ -426,7 +462,7 @@ def subscribers_add(
     """Subscribe an address to every new edition."""
 
     try:
-        result = subscribers.add(load_settings().data_dir, email, areas)
+        result = subscribers.add(_settings().data_dir, email, areas)
     except subscribers.SubscriberError as error:
         raise _fail(str(error)) from None
     typer.echo(result.message)
@@ -437,7 +473,7 @@ def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to
     """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
 
     try:
-        removed = subscribers.remove(load_settings().data_dir, email)
+        removed = subscribers.remove(_settings().data_dir, email)
     except subscribers.SubscriberError as error:
         raise _fail(str(error)) from None
     if not removed:
@@ -460,7 +496,7 @@ def subscribers_list(
             "subscribed_at": s.subscribed_at,
             "unsubscribed_at": s.unsubscribed_at,
         }
-        for s in subscribers.list_subscribers(load_settings().data_dir, include_unsubscribed=everyone)
+        for s in subscribers.list_subscribers(_settings().data_dir, include_unsubscribed=everyone)
     ]
     _print_records(records, as_json, ["id", "email", "areas", "subscribed_at", "unsubscribed_at"])
 
@@ -474,7 +510,7 @@ def subscribers_import(
     """Subscribe every valid new address of a CSV file; report duplicates and invalid lines by number."""
 
     try:
-        report = subscribers.import_csv(load_settings().data_dir, file)
+        report = subscribers.import_csv(_settings().data_dir, file)
     except (subscribers.SubscriberError, UnicodeDecodeError, csv.Error) as error:
         raise _fail(f"{file}: {error}") from None
     for line in report.describe():
@@ -500,7 +536,7 @@ def send(
     from reports.delivery.mail import MailError, send_edition
 
     _check_edition(edition)
-    settings = load_settings()
+    settings = _settings()
     try:
         summary = send_edition(
             settings.data_dir, edition, settings.mail_config(), resend_pending=resend_pending
@@ -526,7 +562,7 @@ def deliveries(
     """Who got which edition: status (sent, failed, pending), attempts, Message-ID, last error."""
 
     _check_edition(edition)
-    records = [asdict(d) for d in subscribers.deliveries(load_settings().data_dir, edition)]
+    records = [asdict(d) for d in subscribers.deliveries(_settings().data_dir, edition)]
     columns = ["edition", "email", "status", "attempts", "message_id", "last_error", "updated_at"]
     _print_records(records, as_json, columns)
 
@@ -544,7 +580,7 @@ def site_serve(
     from reports.delivery.site_server import make_server
     from reports.delivery.smtp import MailError
 
-    settings = load_settings()
+    settings = _settings()
     if settings.unsubscribe_secret is None:
         raise _fail("set EIM_UNSUBSCRIBE_SECRET (the key of the unsubscribe links) before serving the site")
     try:

@@ -30,6 +30,8 @@ from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherUnreachable
 from warehouse import db
 from warehouse.load import LoadResult
+from warehouse.lock import writer_lock
+from warehouse.snapshot import publication_behind
 
 
 def _transient(task, task_run, state) -> bool:
@@ -200,7 +202,11 @@ def _ingest(wanted: list[str]) -> tuple[RunSummary, bool]:
                     dataset_id,
                     "unchanged" if result.unchanged else f"{result.rows_new} new or revised values",
                 )
-        behind = None if summary.loaded else steps.publication_behind(settings)
+        behind = (
+            None
+            if summary.loaded
+            else publication_behind(settings.warehouse_path, settings.snapshot_path, settings.parquet_dir)
+        )
     if summary.loaded or behind == "snapshot":
         build_models()
         publish_snapshot()
@@ -298,7 +304,7 @@ ALERTS = {"on_failure": [_alert_on_failure], "on_crashed": [_alert_on_failure]}
 @flow(name="eim-ingest", description="Fetch and load the catalog's datasets; publish the snapshot.", **ALERTS)
 def ingest_flow(datasets: list[str] | None = None) -> State:
     _freeze_long_lived_objects()
-    with steps.writer_lock(load_settings()):
+    with writer_lock(load_settings().data_dir):
         summary, parquet_due = _ingest(_wanted(datasets))
         if parquet_due:
             export_parquet()
@@ -311,7 +317,7 @@ def ingest_flow(datasets: list[str] | None = None) -> State:
 def monitor_run(datasets: list[str] | None = None) -> State:
     _freeze_long_lived_objects()
     settings = load_settings()
-    with steps.writer_lock(settings):
+    with writer_lock(settings.data_dir):
         summary, parquet_due = _ingest(_wanted(datasets))
         with _exporting_parquet(parquet_due):
             # A bulletin when there is something new, or the newest month's edition was not built
@@ -344,7 +350,7 @@ def release_watch(poll_seconds: float = 300, deadline_minutes: float = 240, day:
     logger.info("Due today: %s", ", ".join(due))
     summary = RunSummary()
     deadline = time.monotonic() + deadline_minutes * 60
-    with steps.writer_lock(settings):
+    with writer_lock(settings.data_dir):
         pending = list(due)
         prepare()
         while pending:

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 if TYPE_CHECKING:
     from reports.delivery.mail import MailConfig
@@ -44,6 +44,15 @@ def from_environment() -> dict[str, str]:
     }
 
 
+class SettingsError(ValueError):
+    """A setting or `eim.toml` that cannot be used: one line per problem, naming where it was set,
+    the value and what is expected (the CLI prints them and exits 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def from_toml() -> dict[str, Any]:
     """`eim.toml` in the working directory, if there is one; a malformed file fails loudly."""
     try:
@@ -51,6 +60,25 @@ def from_toml() -> dict[str, Any]:
             return tomllib.load(file)
     except FileNotFoundError:
         return {}
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError([f"{TOML_FILE.resolve()} is not valid TOML: {error}"]) from None
+    except OSError as error:
+        raise SettingsError([f"{TOML_FILE.resolve()} cannot be read: {error.strerror}"]) from None
+
+
+def _problems(error: ValidationError, environment: dict[str, str]) -> list[str]:
+    """pydantic's errors as lines an operator can act on: where the value came from, the value, and
+    what the setting expects."""
+    problems = []
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else "settings"
+        value = item["input"]
+        setting = (
+            f"EIM_{name.upper()}={value!r}" if name in environment else f"{TOML_FILE}: {name} = {value!r}"
+        )
+        expected = item["msg"].removeprefix("Value error, ").replace("Input should be", "it should be")
+        problems.append(f"{setting} is not valid: {expected}")
+    return problems
 
 
 class Settings(BaseModel):
@@ -61,7 +89,11 @@ class Settings(BaseModel):
 
     def __init__(self, **values: Any) -> None:
         """Arguments first, then the environment, then `eim.toml`, then the defaults below."""
-        super().__init__(**{**from_toml(), **from_environment(), **values})
+        environment = from_environment()
+        try:
+            super().__init__(**{**from_toml(), **environment, **values})
+        except ValidationError as error:
+            raise SettingsError(_problems(error, environment)) from None
 
     data_dir: Path = Field(Path("data"), description="Where the warehouse, raw archive and site live.")
     nomis_url: str = "https://www.nomisweb.co.uk"

@@ -6,13 +6,10 @@ Prefect tasks in `flows.monitor` wrap these; tests call them directly.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,10 +44,10 @@ from warehouse.load import (
     record_unchanged,
     record_unchanged_runs,
 )
-from warehouse.models import build_models
+from warehouse.modelling import build_models
 from warehouse.quality import run_checks
 from warehouse.registry import load_registry, write_registry
-from warehouse.snapshot import loaded_up_to, parquet_current, publish_parquet, publish_snapshot
+from warehouse.snapshot import loaded_up_to, publish_parquet, publish_snapshot
 
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
@@ -73,62 +70,6 @@ class FetchOutcome:
 
 def areas_for(settings: Settings) -> AreaSet:
     return load_area_file(settings.area, settings.area_file)
-
-
-_HELD_LOCKS: set[Path] = set()
-
-
-@contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """One writing run at a time, across processes and deployments: a second one stops at once
-    with a clear message rather than interleaving its writes (or queueing without end)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / "writer.lock"
-    if path in _HELD_LOCKS:  # this process holds it already (the CLI around the flow)
-        yield
-        return
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise db.WarehouseError(
-                f"another run is writing to {settings.data_dir} ({holder}); this one stops without "
-                "changing anything: try again when it has finished"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
-        handle.flush()
-        _HELD_LOCKS.add(path)
-        try:
-            yield
-        finally:
-            _HELD_LOCKS.discard(path)
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def publication_behind(settings: Settings) -> str | None:
-    """What a killed run left behind the warehouse, for the next run to finish even if nothing is
-    new: "snapshot" when the analysts' snapshot is older than the warehouse's newest load (killed
-    between loading and publishing), "parquet" when the Parquet exports are not of the snapshot
-    (killed between swapping in the snapshot and swapping the Parquet link), else None.
-
-    Exports of the warehouse's newest load mean the snapshot holds it too (a snapshot is replaced
-    only by a copy of the warehouse, before its exports are), so the snapshot is opened only when
-    they lag. The warehouse is read on a short connection, which costs little while the run holds
-    it open (`db.held_open`)."""
-    if not settings.snapshot_path.exists():
-        return "snapshot"
-    with db.connect(settings.warehouse_path) as con:
-        held = loaded_up_to(con)
-    if parquet_current(settings.parquet_dir, held):
-        return None
-    with db.connect_read_only(settings.snapshot_path) as con:
-        return "snapshot" if loaded_up_to(con) != held else "parquet"
 
 
 def export_parquet(settings: Settings) -> Path:
@@ -164,7 +105,8 @@ def edition_stale(settings: Settings) -> bool:
     if not settings.snapshot_path.exists():
         return False
     paths = Paths(settings.data_dir)
-    period = latest_edition_period(settings.snapshot_path)
+    with db.connect_read_only(settings.snapshot_path) as con:
+        period = latest_edition_period(con)
     current = file_sha256(settings.snapshot_path)
     for manifest in (paths.manifest(period), paths.edition_dir(period) / "draft-manifest.json"):
         if manifest.exists() and json.loads(manifest.read_text())["snapshot_sha256"] == current:
@@ -226,13 +168,16 @@ def focus_codes(settings: Settings) -> list[str]:
 
 
 def prepare_warehouse(settings: Settings) -> None:
-    """Migrate, refuse to mix demo and real data, and write the areas and indicator registry."""
+    """Migrate, refuse to mix demo and real data, and write the areas and indicator registry.
+
+    A data directory takes the kind of its first run that loads something: a run that loaded
+    nothing (a first `eim run` offline) leaves it free for `eim demo`, and the reverse."""
     # Spool files of downloads a killed run never finished: nothing refers to them.
     shutil.rmtree(settings.raw_dir / ".incoming", ignore_errors=True)
     mode = "demo" if settings.demo else "live"
     with db.connect(settings.warehouse_path) as con:
         held = db.get_meta(con, DATA_MODE_KEY)
-        if held is None:
+        if held != mode and (held is None or loaded_up_to(con) is None):
             db.set_meta(con, DATA_MODE_KEY, mode)
         elif held != mode:
             raise db.WarehouseError(

@@ -27,6 +27,19 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be used as asked; the message says why and what to do."""
 
 
+def damaged(path: Path, error: duckdb.Error) -> WarehouseError:
+    """A database file DuckDB cannot read (truncated, overwritten, not DuckDB): one line naming it.
+
+    The warehouse and the analysts' snapshot are separate files, and a run replaces the snapshot only
+    by a whole copy of a good warehouse, so damage to one leaves the other as it was."""
+    reason = str(error).splitlines()[0].removeprefix("IO Error: ")
+    return WarehouseError(
+        f"{path} is damaged and cannot be read ({reason}); the other database files, the published "
+        "snapshot among them, are untouched: restore this one from a backup, or move it away and "
+        "run `eim run` to rebuild it from the raw archive"
+    )
+
+
 # Warehouses held open (and migrated) by this process: their short connections skip the migration
 # check, a write transaction of its own on every connect.
 _HELD: set[Path] = set()
@@ -44,10 +57,13 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 f"the warehouse {path} is in use by another process (another `eim run`?); "
                 "wait for it to finish and try again"
             ) from None
-        raise
+        raise damaged(path, error) from None
     try:
         if path not in _HELD:
-            migrate(con)
+            try:
+                migrate(con)
+            except (duckdb.SerializationException, duckdb.InternalException, duckdb.IOException) as error:
+                raise damaged(path, error) from None
         yield con
     finally:
         con.close()
@@ -77,7 +93,12 @@ def held_open(path: Path) -> Iterator[None]:
 def connect_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     if not path.exists():
         raise WarehouseError(f"no warehouse at {path}: run `eim run` (or `eim demo`) first")
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise
+        raise damaged(path, error) from None
     try:
         yield con
     finally:

@@ -20,7 +20,7 @@ import duckdb
 
 from warehouse import db
 from warehouse.geography import load_area_file, write_areas
-from warehouse.models import build_models, model_files
+from warehouse.modelling import build_models, model_files
 from warehouse.registry import load_registry, write_registry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -81,12 +81,14 @@ PARQUET_TABLES = (
 PARQUET_STAMP = "EXPORTED_FROM.txt"
 
 
-def loaded_up_to(con: duckdb.DuckDBPyConnection) -> str:
-    """The newest load a warehouse or snapshot holds: what says whether two of them agree."""
-    return str(con.execute("SELECT max(loaded_at) FROM vintage").fetchone()[0])
+def loaded_up_to(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The newest load a warehouse or snapshot holds: what says whether two of them agree (None: no
+    load yet)."""
+    (newest,) = con.execute("SELECT max(loaded_at) FROM vintage").fetchone()
+    return None if newest is None else str(newest)
 
 
-def parquet_current(link: Path, snapshot_loaded_up_to: str) -> bool:
+def parquet_current(link: Path, snapshot_loaded_up_to: str | None) -> bool:
     """True when the Parquet link points at an export of the snapshot whose newest load is given."""
     stamp = link / PARQUET_STAMP
     return stamp.exists() and stamp.read_text() == snapshot_loaded_up_to
@@ -104,7 +106,7 @@ def publish_parquet(snapshot: Path, link: Path) -> Path:
     try:
         for table in PARQUET_TABLES:
             con.execute(f"COPY (FROM {table}) TO '{target / table}.parquet' (FORMAT parquet)")
-        (target / PARQUET_STAMP).write_text(loaded_up_to(con))
+        (target / PARQUET_STAMP).write_text(str(loaded_up_to(con)))
     finally:
         con.close()
     pointer = link.with_name(f".{link.name}.next")
@@ -115,3 +117,27 @@ def publish_parquet(snapshot: Path, link: Path) -> Path:
         if old != target:
             shutil.rmtree(old, ignore_errors=True)
     return link
+
+
+def publication_behind(warehouse_path: Path, snapshot_path: Path, parquet_dir: Path) -> str | None:
+    """What a killed run left behind the warehouse, for the next run to finish even if nothing is
+    new: "snapshot" when the analysts' snapshot is older than the warehouse's newest load (killed
+    between loading and publishing), "parquet" when the Parquet exports are not of the snapshot
+    (killed between swapping in the snapshot and swapping the Parquet link), else None. A
+    warehouse that holds no load yet has nothing to publish: None, so a first run that fetched
+    nothing publishes no empty snapshot.
+
+    Exports of the warehouse's newest load mean the snapshot holds it too (a snapshot is replaced
+    only by a copy of the warehouse, before its exports are), so the snapshot is opened only when
+    they lag. The warehouse is read on a short connection, which costs little while the run holds
+    it open (`warehouse.db.held_open`)."""
+    with db.connect(warehouse_path) as con:
+        held = loaded_up_to(con)
+    if held is None:
+        return None
+    if not snapshot_path.exists():
+        return "snapshot"
+    if parquet_current(parquet_dir, held):
+        return None
+    with db.connect_read_only(snapshot_path) as con:
+        return "snapshot" if loaded_up_to(con) != held else "parquet"

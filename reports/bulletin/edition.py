@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError, connect_read_only
+from warehouse.db import WarehouseError
 
 SECTIONS = (
     ("labour_market", "Labour market"),
@@ -201,14 +201,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def latest_edition_period(snapshot: Path) -> str:
+def latest_edition_period(con: duckdb.DuckDBPyConnection) -> str:
     """The newest month of the edition indicator for the focus area: the edition to build."""
-    with connect_read_only(snapshot) as con:
-        row = con.execute(
-            "SELECT max(period) FROM indicator_value v JOIN area_role r ON r.code = v.geography_code "
-            "AND r.role = 'focus' WHERE v.indicator_id = ? AND v.value IS NOT NULL",
-            [EDITION_INDICATOR],
-        ).fetchone()
+    row = con.execute(
+        "SELECT max(period) FROM indicator_value v JOIN area_role r ON r.code = v.geography_code "
+        "AND r.role = 'focus' WHERE v.indicator_id = ? AND v.value IS NOT NULL",
+        [EDITION_INDICATOR],
+    ).fetchone()
     if row is None or row[0] is None:
         raise WarehouseError(
             "the snapshot holds no claimant count for the focus area yet: run `eim ingest` first"
@@ -230,101 +229,105 @@ def _none_if_nan(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def read_edition(snapshot: Path, period: str, *, revisions_since: dt.datetime | None) -> EditionData:
-    """Every figure of the edition for `period` (YYYY-MM), as it stood at that month."""
+def read_edition(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    *,
+    snapshot_sha256: str,
+    revisions_since: dt.datetime | None,
+) -> EditionData:
+    """Every figure of the edition for `period` (YYYY-MM), as it stood at that month, from the
+    snapshot `con` reads (whose file's digest is `snapshot_sha256`)."""
     try:
         as_of = dt.date.fromisoformat(period + "-01")
     except ValueError:
         raise WarehouseError(f"invalid edition period {period!r}: expected YYYY-MM") from None
     section_ids = [s for s, _ in SECTIONS]
-    with connect_read_only(snapshot) as con:
-        areas = {
-            code: AreaMeta(code, name, short, level)
-            for code, name, short, level in con.execute(
-                "SELECT code, name, short_name, level FROM area"
-            ).fetchall()
-        }
-        roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
-        sets: dict[str, list[str]] = {}
-        for set_name, code in con.execute(
-            "SELECT set_name, code FROM area_set ORDER BY set_name, sort_order"
-        ).fetchall():
-            sets.setdefault(set_name, []).append(code)
-        members: dict[str, tuple[str, ...]] = {}
-        for composite, member in con.execute(
-            "SELECT composite_code, member_code FROM area_member ORDER BY composite_code, member_code"
-        ).fetchall():
-            members[composite] = (*members.get(composite, ()), member)
-        indicators = {}
-        for row in con.execute(REGISTRY, [section_ids]).fetchall():
-            (
-                id_,
-                title,
-                phrase,
-                section,
-                core,
-                unit,
-                polarity,
-                decimals,
-                cadence,
-                dataset,
-                series_name,
-                aggregation,
-                status,
-                levels,
-                definition,
-                caveats,
-                numerator,
-                denominator,
-            ) = row
-            indicators[id_] = IndicatorMeta(
-                id_,
-                title,
-                phrase,
-                section,
-                core,
-                unit,
-                polarity,
-                decimals,
-                cadence,
-                dataset,
-                series_name,
-                aggregation,
-                status,
-                tuple(levels),
-                definition,
-                tuple(caveats),
-                numerator,
-                denominator,
-            )
-        shown = list(
-            dict.fromkeys(
-                sets.get("bulletin", []) + sets.get("regions", []) + sets.get("combined_authorities", [])
-            )
+    areas = {
+        code: AreaMeta(code, name, short, level)
+        for code, name, short, level in con.execute(
+            "SELECT code, name, short_name, level FROM area"
+        ).fetchall()
+    }
+    roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
+    sets: dict[str, list[str]] = {}
+    for set_name, code in con.execute(
+        "SELECT set_name, code FROM area_set ORDER BY set_name, sort_order"
+    ).fetchall():
+        sets.setdefault(set_name, []).append(code)
+    members: dict[str, tuple[str, ...]] = {}
+    for composite, member in con.execute(
+        "SELECT composite_code, member_code FROM area_member ORDER BY composite_code, member_code"
+    ).fetchall():
+        members[composite] = (*members.get(composite, ()), member)
+    indicators = {}
+    for row in con.execute(REGISTRY, [section_ids]).fetchall():
+        (
+            id_,
+            title,
+            phrase,
+            section,
+            core,
+            unit,
+            polarity,
+            decimals,
+            cadence,
+            dataset,
+            series_name,
+            aggregation,
+            status,
+            levels,
+            definition,
+            caveats,
+            numerator,
+            denominator,
+        ) = row
+        indicators[id_] = IndicatorMeta(
+            id_,
+            title,
+            phrase,
+            section,
+            core,
+            unit,
+            polarity,
+            decimals,
+            cadence,
+            dataset,
+            series_name,
+            aggregation,
+            status,
+            tuple(levels),
+            definition,
+            tuple(caveats),
+            numerator,
+            denominator,
         )
-        figures = {}
-        for row in con.execute(*_figures_query(con, as_of, shown)).fetchall():
-            indicator, area = indicators[row[0]], areas[row[1]]
-            figures[(indicator.id, area.code)] = Figure(indicator, area, *map(_none_if_nan, row[2:]))
-        series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]] = {}
-        for indicator, area, p, period_date, value in con.execute(
-            SERIES, [shown, CHART_START, as_of]
+    shown = list(
+        dict.fromkeys(
+            sets.get("bulletin", []) + sets.get("regions", []) + sets.get("combined_authorities", [])
+        )
+    )
+    figures = {}
+    for row in con.execute(*_figures_query(con, as_of, shown)).fetchall():
+        indicator, area = indicators[row[0]], areas[row[1]]
+        figures[(indicator.id, area.code)] = Figure(indicator, area, *map(_none_if_nan, row[2:]))
+    series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]] = {}
+    for indicator, area, p, period_date, value in con.execute(SERIES, [shown, CHART_START, as_of]).fetchall():
+        series.setdefault((indicator, area), []).append((p, period_date, value))
+    sources = {row[0]: SourceVintage(*row) for row in con.execute(SOURCES).fetchall()}
+    revisions = []
+    if revisions_since is not None:
+        for indicator, area, p, old, new, revised_at, release, version in con.execute(
+            REVISIONS, [sets.get("bulletin", []), revisions_since, section_ids]
         ).fetchall():
-            series.setdefault((indicator, area), []).append((p, period_date, value))
-        sources = {row[0]: SourceVintage(*row) for row in con.execute(SOURCES).fetchall()}
-        revisions = []
-        if revisions_since is not None:
-            for indicator, area, p, old, new, revised_at, release, version in con.execute(
-                REVISIONS, [sets.get("bulletin", []), revisions_since, section_ids]
-            ).fetchall():
-                revisions.append(
-                    Revision(indicators[indicator], areas[area], p, old, new, revised_at, release, version)
-                )
+            revisions.append(
+                Revision(indicators[indicator], areas[area], p, old, new, revised_at, release, version)
+            )
     if roles.get("focus") is None:
         raise WarehouseError("the snapshot has no focus area: run `eim ingest` first")
     return EditionData(
         period=period,
-        snapshot_sha256=file_sha256(snapshot),
+        snapshot_sha256=snapshot_sha256,
         area_set_name=_area_set_name(areas[roles["focus"]]),
         focus=areas[roles["focus"]],
         region=areas[roles["region"]],

@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reports.bulletin import format as fmt
 from reports.bulletin.content import BuildInfo, Content, build_content
-from reports.bulletin.edition import EditionData, latest_edition_period, read_edition
+from reports.bulletin.edition import EditionData, file_sha256, latest_edition_period, read_edition
 from reports.bulletin.layout import Paths, published_manifests, write_atomically
 from reports.bulletin.render import render_files
-from warehouse.db import connect_read_only
+from warehouse.db import WarehouseError, connect_read_only
 from warehouse.quality import blocking
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366}
@@ -78,10 +79,9 @@ def gate(edition: EditionData, today: dt.date, *, check_freshness: bool) -> list
     return sorted(dict.fromkeys(reasons))
 
 
-def quality_blockers(pinned: Path) -> list[str]:
+def quality_blockers(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Blocker quality checks stored in the pinned snapshot (an extreme jump blocks publishing)."""
-    with connect_read_only(pinned) as con:
-        return [f"quality check failed: {reason}" for reason in blocking(con)]
+    return [f"quality check failed: {reason}" for reason in blocking(con)]
 
 
 def _pin(snapshot: Path, pinned: Path) -> None:
@@ -113,10 +113,11 @@ class _Pinned:
     previous_figures: dict | None
 
 
-def _read_pinned(paths: Paths, period: str, pinned: Path) -> _Pinned:
+def _read_pinned(paths: Paths, period: str, pinned: Path, con: duckdb.DuckDBPyConnection) -> _Pinned:
     previous_manifest, previous_figures = _previous(paths, period)
     since = dt.datetime.fromisoformat(previous_manifest["pinned_at"]) if previous_manifest else None
-    return _Pinned(read_edition(pinned, period, revisions_since=since), previous_manifest, previous_figures)
+    edition = read_edition(con, period, snapshot_sha256=file_sha256(pinned), revisions_since=since)
+    return _Pinned(edition, previous_manifest, previous_figures)
 
 
 def _content(paths: Paths, period: str, manifest: dict, pinned: _Pinned) -> Content:
@@ -176,21 +177,30 @@ def build_edition(
     """Build the edition for `period` (default: the newest month), publish it or keep it a draft."""
     paths = Paths(data_dir)
     today = today or dt.date.today()
-    latest = latest_edition_period(snapshot)
-    period = period or latest
-    if period > latest:
-        raise PublishError(f"no data for {period} yet: the newest month in the snapshot is {latest}")
     # A candidate pin: it replaces the published edition's pin only if this build is published, so
-    # a refused draft never breaks `--rebuild` of the edition already out.
-    pinned = paths.edition_dir(period) / ".candidate-snapshot.duckdb"
+    # a refused draft never breaks `--rebuild` of the edition already out. Everything the build
+    # reads comes from it, on one connection: the period, the figures and the quality checks.
+    pinned = paths.data_dir / "editions" / ".candidate-snapshot.duckdb"
+    if not snapshot.exists():
+        raise WarehouseError(f"no warehouse at {snapshot}: run `eim run` (or `eim demo`) first")
     _pin(snapshot, pinned)
+    try:
+        with connect_read_only(pinned) as con:
+            latest = latest_edition_period(con)
+            period = period or latest
+            if period > latest:
+                raise PublishError(f"no data for {period} yet: the newest month in the snapshot is {latest}")
+            # Read once, for the gate and the content alike (the gate does not look at the revisions).
+            read = _read_pinned(paths, period, pinned, con)
+            # A jump in the newest period says nothing about a backfilled month.
+            blockers = quality_blockers(con) if period == latest else []
+    except BaseException:
+        pinned.unlink(missing_ok=True)
+        raise
+    paths.edition_dir(period).mkdir(parents=True, exist_ok=True)
     existing = [m for m in published_manifests(paths) if m["period"] != period]
     number = 1 + sum(1 for m in existing if m["period"] < period)
-    # Read once, for the gate and the content alike (the gate does not look at the revisions).
-    read = _read_pinned(paths, period, pinned)
-    reasons = gate(read.edition, today, check_freshness=period == latest)
-    if period == latest:  # a jump in the newest period says nothing about a backfilled month
-        reasons = sorted(dict.fromkeys(reasons + quality_blockers(pinned)))
+    reasons = sorted(dict.fromkeys(gate(read.edition, today, check_freshness=period == latest) + blockers))
     manifest = {
         "period": period,
         "edition": number,
@@ -229,7 +239,9 @@ def rebuild_edition(data_dir: Path, period: str) -> dict[str, str]:
         known = ", ".join(m["period"] for m in published_manifests(paths)) or "none"
         raise PublishError(f"edition {period} has not been published; published editions: {known}")
     manifest = json.loads(paths.manifest(period).read_text())
-    files = render_files(_content(paths, period, manifest, _read_pinned(paths, period, paths.pinned(period))))
+    with connect_read_only(paths.pinned(period)) as con:
+        read = _read_pinned(paths, period, paths.pinned(period), con)
+    files = render_files(_content(paths, period, manifest, read))
     published = paths.site / period
     differences = {}
     for name, data in files.items():

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from flows import steps
 from flows.settings import Settings
 from sources.catalog import default_catalog
 from sources.replay.server import ReplayServer
 from warehouse import db
 from warehouse.geography import load_area_file
+from warehouse.snapshot import publication_behind
 
 pytestmark = pytest.mark.slow
+
+
+def behind(settings: Settings) -> str | None:
+    return publication_behind(settings.warehouse_path, settings.snapshot_path, settings.parquet_dir)
 
 
 async def _artifacts() -> dict[str, str]:
@@ -36,7 +40,7 @@ def test_flow_fetches_loads_models_and_renders(prefect_api: str, replay: ReplayS
     summary = state.result()
     assert sorted(summary.loaded) == sorted(default_catalog().datasets)
     # The Parquet exports, written while the bulletin was built, are of the snapshot by the run's end.
-    assert steps.publication_behind(Settings()) is None
+    assert behind(Settings()) is None
     html = summary.bulletin.read_text()
     assert summary.bulletin == Settings().site_dir / "2026-10" / "index.html"
     assert "Demonstration data — not official statistics" in html

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from flows.settings import Settings
+from flows.settings import Settings, SettingsError
 
 
 def test_arguments_then_environment_then_eim_toml_then_defaults(
@@ -35,20 +34,40 @@ def test_environment_strings_are_converted(bare_env: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
-    [("EIM_SMTP_PORT", "abc"), ("EIM_SMTP_PORT", "0"), ("EIM_SMTP_SECURITY", "ssl"), ("EIM_QUIET", "maybe")],
+    ("name", "value", "expected"),
+    [
+        ("EIM_SMTP_PORT", "abc", "it should be a valid integer"),
+        ("EIM_SMTP_PORT", "0", "it should be greater than or equal to 1"),
+        ("EIM_SMTP_SECURITY", "ssl", "it should be 'none', 'starttls' or 'tls'"),
+        ("EIM_QUIET", "maybe", "it should be a valid boolean"),
+        ("EIM_HTTP_TIMEOUT", "-1", "it should be greater than 0"),
+        ("EIM_HTTP_TIMEOUT", "abc", "it should be a valid number"),
+    ],
 )
-def test_a_bad_value_fails_naming_the_setting(
-    bare_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+def test_a_bad_value_fails_in_one_line_naming_the_setting_the_value_and_what_it_should_be(
+    bare_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError, match=name.lower().removeprefix("eim_")):
+    with pytest.raises(SettingsError) as caught:
         Settings()
+    assert caught.value.problems == [str(caught.value)]
+    assert str(caught.value).startswith(f"{name}={value!r} is not valid: {expected}")
+
+
+def test_a_bad_value_in_eim_toml_names_the_file(bare_env: Path) -> None:
+    (bare_env / "eim.toml").write_text("http_retries = 0\nsmtp_port = 'x'\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert caught.value.problems == [
+        "eim.toml: http_retries = 0 is not valid: it should be greater than or equal to 1",
+        "eim.toml: smtp_port = 'x' is not valid: it should be a valid integer, unable to parse string as an "
+        "integer",
+    ]
 
 
 def test_a_malformed_eim_toml_fails_loudly(bare_env: Path) -> None:
     (bare_env / "eim.toml").write_text("data_dir = \n")
-    with pytest.raises(tomllib.TOMLDecodeError):
+    with pytest.raises(SettingsError, match=r"eim\.toml is not valid TOML: .*line 1"):
         Settings()
 
 

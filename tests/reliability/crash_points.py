@@ -63,7 +63,7 @@ def _specs(rng: random.Random) -> list[tuple[str, str, str, str, int, str]]:
     for n in sorted(rng.sample(range(2, 30), 2)):
         specs.append(("load", "load_vintage", "execute", "warehouse.load:load_vintage", n, "before"))
     for n in sorted(rng.sample(range(1, 6), 2)):
-        specs.append(("model", "build_models", "execute", "warehouse.models:build_models", n, "before"))
+        specs.append(("model", "build_models", "execute", "warehouse.modelling:build_models", n, "before"))
     specs += [
         ("snapshot", "snapshot-file", "replace", r"published/warehouse\.duckdb$", 1, "before"),
         ("snapshot", "snapshot-file-done", "replace", r"published/warehouse\.duckdb$", 1, "after"),
@@ -146,7 +146,7 @@ def patch_everywhere(original, replacement):
 
 import flows.steps, reports.bulletin.charts, reports.bulletin.publish, reports.bulletin.render  # noqa
 import reports.delivery.mail, reports.delivery.subscribers  # noqa
-import sources.archive, warehouse.load, warehouse.models, warehouse.snapshot  # noqa
+import sources.archive, warehouse.load, warehouse.modelling, warehouse.snapshot  # noqa
 from sources import ons_api
 ons_api.RATE_LIMITS = ()  # the replay server on loopback needs no politeness limits
 

@@ -590,7 +590,7 @@ def test_a_composite_sums_its_members_in_code_order(indicator_settings: Settings
 
     import duckdb
 
-    from warehouse.models import build_models
+    from warehouse.modelling import build_models
 
     members = [BIRMINGHAM, COVENTRY, DUDLEY, SANDWELL, SOLIHULL, WALSALL, WOLVERHAMPTON]
     values = [0.1, 0.2, 0.3, 1e16, 1.0, 1.0, -1e16]

@@ -76,6 +76,7 @@ def test_provenance_is_recorded(fixture_settings: Settings) -> None:
 
 def test_demo_and_live_data_never_mix(fixture_settings: Settings) -> None:
     steps.prepare_warehouse(fixture_settings)
+    fetch_and_load(fixture_settings, "population")
     demo = fixture_settings.model_copy(update={"demo": True})
     try:
         steps.prepare_warehouse(demo)
@@ -83,3 +84,16 @@ def test_demo_and_live_data_never_mix(fixture_settings: Settings) -> None:
         assert "holds live data and this is a demo run" in str(error)
     else:
         raise AssertionError("a demo run was allowed into a live warehouse")
+
+
+def test_a_data_directory_that_loaded_nothing_yet_takes_the_kind_of_the_next_run(
+    fixture_settings: Settings,
+) -> None:
+    """A first `eim run` that fetched nothing (offline) does not make the folder live for good."""
+    demo = fixture_settings.model_copy(update={"demo": True})
+    steps.prepare_warehouse(fixture_settings)
+    steps.prepare_warehouse(demo)
+    steps.prepare_warehouse(fixture_settings)
+    fetch_and_load(fixture_settings, "population")
+    with db.connect(fixture_settings.warehouse_path) as con:
+        assert db.get_meta(con, steps.DATA_MODE_KEY) == "live"

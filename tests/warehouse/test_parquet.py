@@ -10,7 +10,11 @@ from flows import steps
 from flows.settings import Settings
 from tests.conftest import publish
 from warehouse.query import run_query
-from warehouse.snapshot import PARQUET_TABLES
+from warehouse.snapshot import PARQUET_TABLES, publication_behind
+
+
+def behind(settings: Settings) -> str | None:
+    return publication_behind(settings.warehouse_path, settings.snapshot_path, settings.parquet_dir)
 
 
 def test_every_indicator_table_is_exported_with_every_row(loaded_settings: Settings) -> None:
@@ -49,16 +53,16 @@ def test_an_export_of_an_older_snapshot_is_caught_up(loaded_settings: Settings) 
 
     from warehouse.snapshot import publish_snapshot
 
-    assert steps.publication_behind(loaded_settings) is None
+    assert behind(loaded_settings) is None
     con = duckdb.connect(str(loaded_settings.warehouse_path))
     try:  # a later load, then only the snapshot published
         con.execute("UPDATE vintage SET loaded_at = loaded_at + INTERVAL 1 DAY WHERE dataset = 'population'")
     finally:
         con.close()
-    assert steps.publication_behind(loaded_settings) == "snapshot"
+    assert behind(loaded_settings) == "snapshot"
     publish_snapshot(loaded_settings.warehouse_path, loaded_settings.snapshot_path)
-    assert steps.publication_behind(loaded_settings) == "parquet"
+    assert behind(loaded_settings) == "parquet"
 
     steps.export_parquet(loaded_settings)
 
-    assert steps.publication_behind(loaded_settings) is None
+    assert behind(loaded_settings) is None

@@ -13,8 +13,8 @@ def test_the_newest_edition_reads_the_summary_table_which_is_the_summary_as_of_i
     demo_data_dir: Settings,
 ) -> None:
     snapshot = demo_data_dir.snapshot_path
-    as_of = dt.date.fromisoformat(edition.latest_edition_period(snapshot) + "-01")
     with connect_read_only(snapshot) as con:
+        as_of = dt.date.fromisoformat(edition.latest_edition_period(con) + "-01")
         (newest,) = con.execute("SELECT max(period_date) FROM indicator_value").fetchone()
         assert newest <= as_of, "the demo's newest edition month holds its newest period"
         sql, params = edition._figures_query(con, as_of, ["E47000007"])
