@@ -7,6 +7,7 @@ Writers open short-lived connections; analysts never open this file, only the pu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from pathlib import Path
 import duckdb
 
 MIGRATIONS = resources.files("warehouse") / "migrations"
+# SQL the Python code runs, one query per file by concern (queries/<concern>/<name>.sql), so that a
+# schema change is chased in the migrations, the models and these folders alone.
+QUERIES = resources.files("warehouse") / "queries"
 # New warehouses are written in DuckDB's v1.4 storage format, the one analysts' tools bundling DuckDB
 # 1.4 or 1.5 can open: the published snapshot is then a copy of the file (`warehouse.snapshot`), not
 # a rewrite of every table. A warehouse made before keeps its format until it is rebuilt.
@@ -43,6 +47,12 @@ def damaged(path: Path, error: duckdb.Error) -> WarehouseError:
 # Warehouses held open (and migrated) by this process: their short connections skip the migration
 # check, a write transaction of its own on every connect.
 _HELD: set[Path] = set()
+
+
+@functools.cache
+def query(name: str) -> str:
+    """The text of `queries/<name>.sql` (e.g. "edition/figures"), read once per process."""
+    return (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
 
 
 @contextmanager

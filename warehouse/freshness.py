@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import query
 from warehouse.status import dataset_status
 
 CADENCE_DAYS = {"monthly": 31, "quarterly": 92, "annual": 366}
@@ -40,16 +41,7 @@ DELIVERY_TABLES = ("deliveries", "delivery")
 SEND_TIME_COLUMNS = ("sent_at", "updated_at", "delivered_at", "created_at", "timestamp")
 SEND_PERIOD_COLUMNS = ("edition", "period")
 
-FAILURE_STREAKS = """
-WITH last_ok AS (
-    SELECT dataset, max(attempted_at) FILTER (WHERE outcome <> 'failed') AS last_ok
-    FROM dataset_run GROUP BY dataset
-)
-SELECT r.dataset, count(*) AS failures_in_a_row
-FROM dataset_run r JOIN last_ok USING (dataset)
-WHERE r.outcome = 'failed' AND (last_ok.last_ok IS NULL OR r.attempted_at > last_ok.last_ok)
-GROUP BY r.dataset
-"""
+FAILURE_STREAKS = query("freshness/failure_streaks")
 
 
 def _date(value: dt.datetime | dt.date | None) -> dt.date | None:

@@ -16,14 +16,9 @@ import duckdb
 import pandas as pd
 
 from warehouse import db
+from warehouse.db import query
 
-LATEST_FOR_DATASET = """
-    SELECT o.*
-    FROM observation o JOIN vintage v USING (vintage_id)
-    WHERE o.dataset = $dataset
-    QUALIFY row_number() OVER (
-        PARTITION BY o.series, o.geography_code, o.period ORDER BY v.load_seq DESC) = 1
-"""
+LATEST_FOR_DATASET = query("load/latest_for_dataset")
 
 
 @dataclass(frozen=True)
@@ -83,15 +78,7 @@ def confirmed_vintage(
     return None
 
 
-NEWEST_VINTAGES = """
-    WITH newest AS (
-        SELECT dataset, arg_max(vintage_id, load_seq) AS vintage_id FROM vintage
-        WHERE $dataset IS NULL OR dataset = $dataset GROUP BY dataset
-    )
-    SELECT n.dataset, n.vintage_id, list(DISTINCT f.sha256)
-    FROM newest n JOIN fetch_log f USING (vintage_id)
-    GROUP BY ALL
-"""
+NEWEST_VINTAGES = query("load/newest_vintages")
 
 
 def newest_vintages(

@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 
+from warehouse.db import query
+
 SEVERITIES = ("info", "warning", "error", "blocker")
 # Statuses that mean "the publisher gives no value": Nomis, ONS time series / Land Registry /
 # GOV.UK, and the GSS symbols the ONS API uses (bare or in brackets).
@@ -73,14 +75,7 @@ class CheckResult:
 
 
 # The current observations of the datasets asked for: the latest vintage of every key.
-CURRENT = """
-CREATE OR REPLACE TEMP TABLE qc_current AS
-SELECT o.dataset, o.series, o.geography_code, o.period, o.period_date, o.value, o.status, o.unit
-FROM observation o JOIN vintage v USING (vintage_id)
-WHERE list_contains(?::VARCHAR[], o.dataset)
-QUALIFY row_number() OVER (PARTITION BY o.dataset, o.series, o.geography_code, o.period
-                           ORDER BY v.load_seq DESC) = 1
-"""
+CURRENT = query("quality/current")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
@@ -337,37 +332,7 @@ def check_continuity(
     return results
 
 
-JUMPS = """
-WITH valued AS (
-    SELECT dataset, series, geography_code, period, period_date, value, unit,
-           lag(value) OVER w AS previous_value,
-           value - lag(value) OVER w AS change,
-           row_number() OVER (PARTITION BY dataset, series, geography_code ORDER BY period_date DESC) AS age
-    FROM qc_current
-    WHERE value IS NOT NULL
-    WINDOW w AS (PARTITION BY dataset, series, geography_code ORDER BY period_date)
-),
-history AS (  -- the distribution of past period-on-period changes, the latest excluded
-    SELECT dataset, series, geography_code, count(change) AS n, avg(change) AS mean,
-           stddev_samp(change) AS sd
-    FROM valued WHERE age > 1
-    GROUP BY ALL
-),
-newest AS (  -- the latest change, only where the series' latest period has a value
-    SELECT v.* FROM valued v
-    WHERE v.age = 1 AND v.change IS NOT NULL
-      AND v.period_date = (SELECT max(period_date) FROM qc_current c
-                           WHERE c.dataset = v.dataset AND c.series = v.series
-                             AND c.geography_code = v.geography_code)
-)
-SELECT n.dataset, n.series, n.geography_code, n.period, n.unit, n.previous_value, n.value, n.change,
-       h.n AS history, h.mean, h.sd,
-       CASE WHEN h.n >= ? AND greatest(h.sd, ? * abs(n.previous_value)) > 0
-            THEN (n.change - h.mean) / greatest(h.sd, ? * abs(n.previous_value)) END AS z,
-       CASE WHEN n.previous_value <> 0 THEN n.change / abs(n.previous_value) END AS relative
-FROM newest n LEFT JOIN history h USING (dataset, series, geography_code)
-ORDER BY n.dataset, n.series, n.geography_code
-"""
+JUMPS = query("quality/jumps")
 
 
 def _jump_text(row: dict) -> str:
@@ -424,39 +389,7 @@ def check_jumps(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[Che
 # vintage moved by more than the series' spread (the standard deviation of the values held, across
 # periods and areas; at least half a per cent of the old value so that a flat series is not flagged
 # for a rounding change).
-MASS_REVISIONS = """
-WITH newest AS (
-    SELECT dataset, max(load_seq) AS load_seq FROM vintage
-    WHERE list_contains(?::VARCHAR[], dataset) GROUP BY dataset
-),
-held AS (
-    SELECT o.dataset, o.series, o.geography_code, o.period, o.value
-    FROM observation o JOIN vintage v ON v.vintage_id = o.vintage_id JOIN newest n ON n.dataset = o.dataset
-    WHERE v.load_seq < n.load_seq AND o.value IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY o.dataset, o.series, o.geography_code, o.period
-                               ORDER BY v.load_seq DESC) = 1
-),
-spread AS (
-    SELECT dataset, series, count(*) AS held, coalesce(stddev_samp(value), 0) AS sd
-    FROM held GROUP BY ALL
-),
-revised AS (
-    SELECT h.dataset, h.series, h.geography_code, h.period, h.value AS old_value, o.value AS new_value
-    FROM observation o JOIN vintage v ON v.vintage_id = o.vintage_id
-    JOIN newest n ON n.dataset = o.dataset AND n.load_seq = v.load_seq
-    JOIN held h ON h.dataset = o.dataset AND h.series = o.series
-               AND h.geography_code = o.geography_code AND h.period = o.period
-    JOIN spread s ON s.dataset = h.dataset AND s.series = h.series
-    WHERE o.value IS NOT NULL
-      AND abs(o.value - h.value) > greatest(s.sd, ? * abs(h.value))
-)
-SELECT s.dataset, s.series, s.held, s.sd, count(r.period) AS revised,
-       arg_min(r.geography_code || ' ' || r.period || ': ' || r.old_value || ' -> ' || r.new_value,
-               r.period) AS example
-FROM spread s LEFT JOIN revised r USING (dataset, series)
-GROUP BY ALL
-ORDER BY s.dataset, s.series
-"""
+MASS_REVISIONS = query("quality/mass_revisions")
 
 
 def check_revisions(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
@@ -539,14 +472,7 @@ def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
     return found is not None
 
 
-LATEST_CHECKS = """
-WITH runs AS (
-    SELECT dataset, arg_max(run_id, checked_at) AS run_id FROM quality_check GROUP BY dataset
-)
-SELECT q.run_id, q.checked_at, q.dataset, q."check", q.severity, q.passed, q.detail, q.rows_affected
-FROM quality_check q JOIN runs r USING (dataset, run_id)
-ORDER BY q.dataset, list_position(['blocker', 'error', 'warning', 'info'], q.severity), q."check"
-"""
+LATEST_CHECKS = query("quality/latest_checks")
 
 
 def latest_checks(con: duckdb.DuckDBPyConnection) -> list[dict]:

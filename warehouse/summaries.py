@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.db import WarehouseError, connect_read_only
+from warehouse.db import WarehouseError, connect_read_only, query
 
-AREA_SUMMARY = """
-SELECT s.indicator_id AS indicator, i.title, s.geography_code AS area, a.name AS area_name,
-       s.period, s.value, s.status, i.unit, i.decimals, s.lower, s.upper,
-       s.previous_period, s.change_period, s.change_period_pct,
-       s.year_ago_period, s.change_year, s.change_year_pct, s.change_since_feb2020,
-       s.gap_england, s.gap_uk,
-       CASE a.level WHEN 'region' THEN s.rank_region
-                    WHEN 'country' THEN s.rank_region
-                    WHEN 'combined_authority' THEN s.rank_combined_authority END AS rank,
-       CASE a.level WHEN 'region' THEN s.regions_ranked
-                    WHEN 'country' THEN s.regions_ranked
-                    WHEN 'combined_authority' THEN s.combined_authorities_ranked END AS rank_of,
-       s.significant_year, s.significant_gap_uk, s.basis, i.statistical_status, i.polarity
-FROM indicator_summary s
-JOIN indicator i USING (indicator_id)
-JOIN area a ON a.code = s.geography_code
-WHERE s.geography_code = ?
-"""
+AREA_SUMMARY = query("summaries/area_summary")
 SECTION_ORDER = "SELECT indicator_id FROM indicator ORDER BY list_position(?, section), indicator_id"
 SECTIONS = ["labour_market", "pay", "business", "output", "prices", "levelling_up"]
 # An indicator not published for an area is shown for the smallest area around it that has it

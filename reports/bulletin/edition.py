@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseError
+from warehouse.db import WarehouseError, query
 
 SECTIONS = (
     ("labour_market", "Labour market"),
@@ -149,48 +149,11 @@ class EditionData:
         return [a for a in self.bulletin_areas if a.code in self.members.get(self.focus.code, ())]
 
 
-REGISTRY = """
-SELECT indicator_id, title, phrase, section, core, unit, polarity, decimals, cadence, dataset, series,
-       aggregation, statistical_status, levels, definition, caveats, numerator_dataset,
-       denominator_dataset
-FROM indicator
-ORDER BY list_position(?, section), indicator_id
-"""
-FIGURES = """
-SELECT s.indicator_id, s.geography_code, s.period, s.value, s.lower, s.upper, s.previous_period,
-       s.previous_value, s.change_period, s.change_period_pct, s.year_ago_period, s.change_year,
-       s.change_year_pct, s.change_since_feb2020, s.england_value, s.uk_value, s.gap_england,
-       s.gap_uk,
-       CASE WHEN a.level IN ('region', 'country') THEN s.rank_region
-            WHEN a.level = 'combined_authority' THEN s.rank_combined_authority END,
-       CASE WHEN a.level IN ('region', 'country') THEN s.regions_ranked
-            WHEN a.level = 'combined_authority' THEN s.combined_authorities_ranked END,
-       s.significant_year, s.significant_gap_uk, s.basis, s.vintages
-FROM {summary} s
-JOIN area a ON a.code = s.geography_code
-WHERE s.geography_code IN (SELECT unnest(?::VARCHAR[]))
-"""
-SERIES = """
-SELECT indicator_id, geography_code, period, period_date, value
-FROM indicator_value
-WHERE geography_code IN (SELECT unnest(?::VARCHAR[])) AND period_date BETWEEN ? AND ?
-ORDER BY indicator_id, geography_code, period_date
-"""
-SOURCES = """
-SELECT v.dataset, v.publisher, v.vintage_id, v.fetched_at, v.release_date, v.version,
-       (SELECT f.url FROM fetch_log f WHERE f.vintage_id = v.vintage_id ORDER BY f.page LIMIT 1)
-FROM vintage v
-QUALIFY row_number() OVER (PARTITION BY v.dataset ORDER BY v.load_seq DESC) = 1
-"""
-REVISIONS = """
-SELECT i.indicator_id, r.geography_code, r.period, r.old_value, r.new_value, r.revised_at,
-       r.release_date, r.version
-FROM stg_observation_revision r
-JOIN indicator i ON i.dataset = r.dataset AND i.series = r.series
-WHERE r.geography_code IN (SELECT unnest(?::VARCHAR[])) AND r.revised_at > ?
-  AND r.old_value IS DISTINCT FROM r.new_value
-ORDER BY list_position(?, i.section), i.indicator_id, r.geography_code, r.period
-"""
+REGISTRY = query("edition/registry")
+FIGURES = query("edition/figures")
+SERIES = query("edition/series")
+SOURCES = query("edition/sources")
+REVISIONS = query("edition/revisions")
 
 
 def file_sha256(path: Path) -> str:

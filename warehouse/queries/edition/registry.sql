@@ -1,0 +1,5 @@
+SELECT indicator_id, title, phrase, section, core, unit, polarity, decimals, cadence, dataset, series,
+       aggregation, statistical_status, levels, definition, caveats, numerator_dataset,
+       denominator_dataset
+FROM indicator
+ORDER BY list_position(?, section), indicator_id
