@@ -154,7 +154,7 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Fetch, load, model, publish the snapshot and bulletin.")
 def run(
     dataset: DatasetOption = None, quiet: QuietOption = False, full_refresh: FullRefreshOption = False
 ) -> None:
@@ -162,7 +162,7 @@ def run(
     _start(dataset, quiet, render=True, full_refresh=full_refresh)
 
 
-@app.command()
+@app.command(short_help="Fetch and load datasets; publish the snapshot.")
 def ingest(
     dataset: DatasetOption = None, quiet: QuietOption = False, full_refresh: FullRefreshOption = False
 ) -> None:
@@ -170,7 +170,7 @@ def ingest(
     _start(dataset, quiet, render=False, full_refresh=full_refresh)
 
 
-@app.command()
+@app.command(short_help="Run the whole monitor on illustrative local samples.")
 def demo(quiet: QuietOption = False) -> None:
     """Run the monitor against illustrative samples served on loopback (no network needed)."""
     from sources.replay.server import ReplayServer
@@ -197,7 +197,7 @@ def demo(quiet: QuietOption = False) -> None:
         _start(None, quiet, render=True)
 
 
-@app.command()
+@app.command(short_help="Read-only SQL against the analysts' snapshot.")
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN).")],
     output: Annotated[
@@ -221,7 +221,7 @@ def query(
         _print_table(result.columns, [["" if v is None else str(v) for v in row] for row in result.rows])
 
 
-@app.command()
+@app.command(short_help="Build and publish an edition (or rebuild one).")
 def bulletin(
     period: Annotated[
         str | None, typer.Option("--period", "-p", help="Edition month, YYYY-MM (default: the newest).")
@@ -327,7 +327,7 @@ def _reading(path: Path) -> Iterator[None]:
         raise damaged(path, error) from None
 
 
-@app.command()
+@app.command(short_help="Every dataset: last fetched and changed, rows, status.")
 def sources(as_json: JsonOption = False) -> None:
     """List every catalog dataset: publisher, last fetched and changed, latest period, rows, status."""
 
@@ -350,7 +350,7 @@ def sources(as_json: JsonOption = False) -> None:
     _print_records(records, as_json, columns)
 
 
-@app.command()
+@app.command(short_help="Latest values and comparisons for an area.")
 def indicators(
     area: Annotated[
         str | None, typer.Option("--area", "-a", help="GSS code (default: the focus area).")
@@ -378,9 +378,13 @@ def indicators(
     _print_records(records, as_json, columns)
 
 
-@app.command()
+@app.command(short_help="Freshness of datasets and bulletin (exit 1: stale).")
 def status(as_json: JsonOption = False) -> None:
-    """Freshness of every dataset and of the bulletin; exit 1 when anything is stale or a run failed."""
+    """Freshness of every dataset and of the bulletin, with each dataset's last run and error.
+
+    Exit codes, for cron and monitoring: 0 every dataset fresh and its last run good; 1 a dataset
+    is stale or never loaded, or its last run failed; 2 the settings or the warehouse cannot be read.
+    """
 
     catalog = {d: (spec.publisher, spec.cadence) for d, spec in default_catalog().datasets.items()}
     settings = _settings()
@@ -423,7 +427,7 @@ def status(as_json: JsonOption = False) -> None:
     raise typer.Exit(status_exit_code(report))
 
 
-@app.command()
+@app.command(short_help="Latest data-quality checks (exit 1: one failed).")
 def checks(as_json: JsonOption = False) -> None:
     """The latest data-quality checks of every dataset; exit 1 when an error or blocker check failed."""
 
@@ -468,7 +472,7 @@ def subscribers_add(
     typer.echo(result.message)
 
 
-@subscribers_app.command("remove")
+@subscribers_app.command("remove", short_help="Erase an address and its delivery history.")
 def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
     """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
 
@@ -501,7 +505,7 @@ def subscribers_list(
     _print_records(records, as_json, ["id", "email", "areas", "subscribed_at", "unsubscribed_at"])
 
 
-@subscribers_app.command("import")
+@subscribers_app.command("import", short_help="Subscribe the valid new addresses of a CSV file.")
 def subscribers_import(
     file: Annotated[
         Path, typer.Argument(help="CSV with a header `email` and optionally `areas`.", exists=True)
@@ -519,7 +523,7 @@ def subscribers_import(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Email the edition to subscribers not yet sent it.")
 def send(
     edition: Annotated[
         str | None, typer.Argument(help="Edition month, YYYY-MM (default: the newest).")
@@ -552,7 +556,7 @@ def send(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Who got which edition, and any error.")
 def deliveries(
     edition: Annotated[
         str | None, typer.Argument(help="Edition month, YYYY-MM (default: every edition).")
@@ -567,7 +571,7 @@ def deliveries(
     _print_records(records, as_json, columns)
 
 
-@site_app.command("serve")
+@site_app.command("serve", short_help="Serve the site and the unsubscribe page.")
 def site_serve(
     port: Annotated[
         int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free port).")

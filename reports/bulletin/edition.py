@@ -225,46 +225,9 @@ def read_edition(
         members[composite] = (*members.get(composite, ()), member)
     indicators = {}
     for row in con.execute(REGISTRY, [section_ids]).fetchall():
-        (
-            id_,
-            title,
-            phrase,
-            section,
-            core,
-            unit,
-            polarity,
-            decimals,
-            cadence,
-            dataset,
-            series_name,
-            aggregation,
-            status,
-            levels,
-            definition,
-            caveats,
-            numerator,
-            denominator,
-        ) = row
-        indicators[id_] = IndicatorMeta(
-            id_,
-            title,
-            phrase,
-            section,
-            core,
-            unit,
-            polarity,
-            decimals,
-            cadence,
-            dataset,
-            series_name,
-            aggregation,
-            status,
-            tuple(levels),
-            definition,
-            tuple(caveats),
-            numerator,
-            denominator,
-        )
+        # The registry query's columns are IndicatorMeta's fields in order; lists become tuples.
+        meta = IndicatorMeta(*(tuple(v) if isinstance(v, list) else v for v in row))
+        indicators[meta.id] = meta
     shown = list(
         dict.fromkeys(
             sets.get("bulletin", []) + sets.get("regions", []) + sets.get("combined_authorities", [])

@@ -290,14 +290,3 @@ def make_server(
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
-
-
-def serve_site(site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: str) -> None:
-    """Serve the site and the unsubscribe endpoint until interrupted (Ctrl-C)."""
-    server = make_server(site_dir, data_dir, host, port, unsubscribe_secret)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()

@@ -75,3 +75,10 @@ def test_a_malformed_eim_toml_is_one_line_naming_the_file(eim_env: Path) -> None
         assert result.exit_code == 2, (command, result.output)
         (line,) = result.output.strip().splitlines()
         assert line.startswith(f"Error: {eim_env.parent / 'eim.toml'} is not valid TOML: "), line
+
+
+@pytest.mark.parametrize("group", [[], ["subscribers"], ["site"]], ids=["eim", "subscribers", "site"])
+def test_no_command_s_one_line_help_is_cut_short(group: list[str]) -> None:
+    result = runner.invoke(app, [*group, "--help"], terminal_width=80)
+    listed = result.output.split("Commands:")[1].strip().splitlines()
+    assert listed and not any(line.rstrip().endswith("...") for line in listed), result.output
