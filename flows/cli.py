@@ -460,14 +460,22 @@ def subscribers_add(
     email: Annotated[str, typer.Argument(help="The subscriber's address.")],
     areas: Annotated[
         str | None,
-        typer.Option("--areas", help="GSS codes shown first in their email, e.g. E08000025,E08000026."),
+        typer.Option(
+            "--areas",
+            metavar="AREA[,AREA...]",
+            help="Areas shown first in their email: GSS codes or names, e.g. E08000025,Coventry.",
+        ),
     ] = None,
 ) -> None:
     """Subscribe an address to every new edition."""
 
+    settings = _settings()
     try:
-        result = subscribers.add(_settings().data_dir, email, areas)
-    except subscribers.SubscriberError as error:
+        if areas is not None:
+            area_set = load_area_file(settings.area, settings.area_file)
+            areas = ",".join(area_set.resolve(item) for item in areas.split(",") if item.strip())
+        result = subscribers.add(settings.data_dir, email, areas)
+    except (subscribers.SubscriberError, AreaFileError) as error:
         raise _fail(str(error)) from None
     typer.echo(result.message)
 

@@ -17,7 +17,9 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from warehouse.geography import packaged_area_names
 
 if TYPE_CHECKING:
     from reports.delivery.mail import MailConfig
@@ -139,6 +141,23 @@ class Settings(BaseModel):
     demo_port: int = Field(
         47860, ge=0, le=65535, description="Loopback port of the demo's replay server (0: any free port)."
     )
+
+    @field_validator("area")
+    @classmethod
+    def _packaged_area(cls, name: str) -> str:
+        if name not in (names := packaged_area_names()):
+            raise ValueError(
+                f"there is no packaged area of that name; packaged areas: {', '.join(names)} "
+                "(or set EIM_AREA_FILE to an area file of your own)"
+            )
+        return name
+
+    @field_validator("area_file")
+    @classmethod
+    def _area_file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"there is no file at {path.resolve()}")
+        return path
 
     @property
     def warehouse_path(self) -> Path:

@@ -79,6 +79,27 @@ class AreaSet(BaseModel):
     def by_code(self) -> dict[str, Area]:
         return {area.code: area for area in self.areas}
 
+    def resolve(self, given: str) -> str:
+        """The code of the area `given` names: its code, or a name or short name (any case) that only
+        one area has (else the one whose name contains it). AreaFileError lists the matches of an
+        ambiguous name, or the bulletin's areas for one that matches none."""
+        text = given.strip()
+        if text.upper() in self.by_code:
+            return text.upper()
+        matches = [a for a in self.areas if text.casefold() in (a.name.casefold(), a.label.casefold())]
+        if not matches:
+            matches = [a for a in self.areas if text.casefold() in a.name.casefold()]
+        if len(matches) == 1:
+            return matches[0].code
+        if matches:
+            found = ", ".join(f"{a.name} ({a.code})" for a in matches)
+            raise AreaFileError(f"{given!r} could be any of {found}: give the code")
+        shown = ", ".join(f"{self.by_code[c].label} ({c})" for c in self.bulletin)
+        raise AreaFileError(
+            f"{given!r} is not an area of this monitor ({self.name}): its bulletin areas are {shown}; "
+            f'`eim query "SELECT code, name FROM area"` lists all {len(self.areas)}'
+        )
+
     @property
     def bulletin(self) -> tuple[str, ...]:
         """The bulletin's table rows: as listed, or the focus, its members and the comparators."""

@@ -42,6 +42,13 @@ def test_environment_strings_are_converted(bare_env: Path, monkeypatch: pytest.M
         ("EIM_QUIET", "maybe", "it should be a valid boolean"),
         ("EIM_HTTP_TIMEOUT", "-1", "it should be greater than 0"),
         ("EIM_HTTP_TIMEOUT", "abc", "it should be a valid number"),
+        (
+            "EIM_AREA",
+            "nonexistent",
+            "there is no packaged area of that name; packaged areas: england, "
+            "greater-manchester, west-midlands",
+        ),
+        ("EIM_AREA_FILE", "missing.yaml", "there is no file at "),
     ],
 )
 def test_a_bad_value_fails_in_one_line_naming_the_setting_the_value_and_what_it_should_be(
