@@ -10,6 +10,13 @@
                                                      (RFC 8058, urlencoded or multipart) is the mail
                                                      client's one-click request and is handled the same
 
+Hardening: every HTML response carries a Content-Security-Policy that allows the page itself and
+nothing else (an edition is self-contained: inline SVG charts and styles, no script, no remote
+resource) and may not be framed. A connection that sends nothing for `timeout` seconds, or has not
+sent its request line and headers `timeout` seconds after connecting, is closed; at most
+`max_connections` are served at once (the next gets a 503 and is closed), request headers are bounded
+by http.server (64 KiB a line, 100 lines) and bodies by MAX_BODY.
+
 A token that was altered, cut short or made with another secret gets a 400 page. Pages use relative links
 only, so the server works behind a reverse proxy that mounts it under a prefix. Request logs name the
 path without its query string, so neither tokens nor addresses reach a log.
@@ -17,9 +24,13 @@ path without its query string, so neither tokens nor addresses reach a log.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
+import socket
+import threading
+import time
 import urllib.parse
 from email import message_from_bytes
 from email.policy import HTTP
@@ -47,12 +58,14 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".css": "text/css; charset=utf-8",
 }
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+MAX_CONNECTIONS = 64
+REQUEST_TIMEOUT = 10.0  # seconds: idle, and for the whole of the request line and headers
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HTML_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer"}
+PAGE_HEADERS = {**HTML_HEADERS, "Cache-Control": "no-store"}
 PAGE = """<!DOCTYPE html>
 <html lang="en-GB">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -109,6 +122,18 @@ class SiteHandler(BaseHTTPRequestHandler):
     site_root: Path
     store: SubscriberStore
     secret: str
+    timeout = REQUEST_TIMEOUT  # the socket's: a read that waits longer ends the connection
+
+    def handle_one_request(self) -> None:
+        # Each request of a kept-alive connection gets its own deadline for its line and headers.
+        self.server.arm_deadline(self.connection)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # reads the headers
+        # The request line and headers have been read: the deadline for them no longer applies.
+        self.server.clear_deadline(self.connection)
+        return parsed
 
     # --- logging without tokens or addresses --------------------------------------------------------
 
@@ -213,7 +238,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         content_type = CONTENT_TYPES.get(resolved.suffix.lower(), "application/octet-stream")
         headers = {"Cache-Control": "public, max-age=300"}
         if resolved.suffix.lower() in (".html", ".htm"):
-            headers["Referrer-Policy"] = "no-referrer"
+            headers.update(HTML_HEADERS)
         self._send(200, resolved.read_bytes(), content_type, headers)
 
     # --- unsubscribing ------------------------------------------------------------------------------
@@ -273,8 +298,15 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    site_dir: Path, data_dir: Path, host: str, port: int, unsubscribe_secret: str
-) -> ThreadingHTTPServer:
+    site_dir: Path,
+    data_dir: Path,
+    host: str,
+    port: int,
+    unsubscribe_secret: str,
+    *,
+    timeout: float = REQUEST_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> SiteServer:
     """A bound, not yet serving server (port 0: any free port; see `server.server_address`)."""
     secret_bytes(unsubscribe_secret)  # refuse to start without a usable secret
     site_root = Path(site_dir).resolve()
@@ -287,6 +319,63 @@ def make_server(
         (SiteHandler,),
         {"site_root": site_root, "store": SubscriberStore(Path(data_dir)), "secret": unsubscribe_secret},
     )
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return SiteServer((host, port), handler, timeout=timeout, max_connections=max_connections)
+
+
+class SiteServer(ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` at once, and a deadline for each
+    connection's request line and headers (so a client sending a byte at a time is cut too)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, *, timeout: float, max_connections: int):
+        super().__init__(address, handler)
+        handler.timeout = timeout
+        self.request_timeout = timeout
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.deadlines: dict[socket.socket, float] = {}
+        self.deadlines_lock = threading.Lock()
+        self.closed = threading.Event()
+        self.reaper = threading.Thread(target=self._reap, name="eim-site-deadlines", daemon=True)
+        self.reaper.start()
+
+    def process_request(self, request: socket.socket, client_address: tuple) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\nRetry-After: 5\r\n\r\n"
+                )
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: socket.socket, client_address: tuple) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.clear_deadline(request)
+            self.slots.release()
+
+    def arm_deadline(self, request: socket.socket) -> None:
+        with self.deadlines_lock:
+            self.deadlines[request] = time.monotonic() + self.request_timeout
+
+    def clear_deadline(self, request: socket.socket) -> None:
+        with self.deadlines_lock:
+            self.deadlines.pop(request, None)
+
+    def server_close(self) -> None:
+        self.closed.set()
+        super().server_close()
+
+    def _reap(self) -> None:
+        while not self.closed.wait(min(1.0, self.request_timeout / 4)):
+            now = time.monotonic()
+            with self.deadlines_lock:
+                late = [r for r, deadline in self.deadlines.items() if deadline < now]
+                for request in late:
+                    del self.deadlines[request]
+            for request in late:
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)  # the handler's read returns; it closes
