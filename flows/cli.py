@@ -597,7 +597,14 @@ def site_serve(
         raise _fail("set EIM_UNSUBSCRIBE_SECRET (the key of the unsubscribe links) before serving the site")
     try:
         secret = settings.unsubscribe_secret.get_secret_value()
-        server = make_server(settings.site_dir, settings.data_dir, host, port, secret)
+        server = make_server(
+            settings.site_dir,
+            settings.data_dir,
+            host,
+            port,
+            secret,
+            previous_secrets=settings.previous_unsubscribe_secrets(),
+        )
     except (MailError, OSError, ValueError) as error:
         raise _fail(str(error)) from None
     bound_host, bound_port = server.server_address[:2]

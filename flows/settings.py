@@ -130,6 +130,11 @@ class Settings(BaseModel):
     unsubscribe_secret: SecretStr | None = Field(
         None, description="Key of the unsubscribe links' HMAC (at least 16 random characters)."
     )
+    unsubscribe_previous_secrets: SecretStr | None = Field(
+        None,
+        description="Retired unsubscribe secrets, comma-separated: links they signed keep working "
+        "(see reports/delivery/tokens.py for the rotation policy).",
+    )
     send_rate_per_minute: float = Field(60.0, gt=0, description="Most messages sent per minute.")
     alert_email: str | None = Field(None, description="Where operators' alerts go (same SMTP settings).")
     full_refresh: bool = Field(
@@ -191,6 +196,12 @@ class Settings(BaseModel):
             attempts=self.http_retries,
             retry_budget=self.http_retry_budget,
         )
+
+    def previous_unsubscribe_secrets(self) -> tuple[str, ...]:
+        value = (
+            self.unsubscribe_previous_secrets.get_secret_value() if self.unsubscribe_previous_secrets else ""
+        )
+        return tuple(secret.strip() for secret in value.split(",") if secret.strip())
 
     def smtp(self) -> SmtpSettings:
         """The SMTP server the edition emails and the alerts go through; MailError when unset."""

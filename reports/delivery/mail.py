@@ -233,7 +233,7 @@ def build_message(
     if demo:
         subject = f"[{DEMO_LINE}] {subject}"
     link = edition_url(site_url, period)
-    unsubscribe = unsubscribe_url(site_url, subscriber.email, unsubscribe_secret)
+    unsubscribe = unsubscribe_url(site_url, subscriber.ref, unsubscribe_secret)
     rows = headline_rows(sidecar, subscriber.areas)
     charts = edition_charts(folder)
     domain = mail_from.rsplit("@", 1)[-1].strip(">").strip() or "localhost"

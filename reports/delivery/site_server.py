@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from email import message_from_bytes
 from email.policy import HTTP
 from http import HTTPStatus
@@ -39,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from reports.delivery.subscribers import SubscriberStore, scrub, store_path
-from reports.delivery.tokens import InvalidToken, secret_bytes, verify_token
+from reports.delivery.tokens import InvalidToken, secret_bytes, verify_legacy_token, verify_token
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class SiteHandler(BaseHTTPRequestHandler):
     sys_version = ""
     site_root: Path
     store: SubscriberStore
-    secret: str
+    secrets: tuple[str, ...]  # the current secret first, then the retired ones still accepted
     timeout = REQUEST_TIMEOUT  # the socket's: a read that waits longer ends the connection
 
     def handle_one_request(self) -> None:
@@ -252,12 +253,24 @@ class SiteHandler(BaseHTTPRequestHandler):
             "email to ask to be taken off the list.</p>",
         )
 
+    def _subscriber(self, token: str) -> tuple[str | None, str | None]:
+        """(reference, None) for a token of ours, (None, address) for one of the links sent before
+        references existed; InvalidToken otherwise."""
+        try:
+            return verify_token(token, self.secrets), None
+        except InvalidToken:
+            return None, verify_legacy_token(token, self.secrets)
+
     def _unsubscribe_form(self, query: str) -> None:
         token = (urllib.parse.parse_qs(query).get("token") or [""])[0]
         try:
-            address = verify_token(token, self.secret)
+            ref, address = self._subscriber(token)
         except InvalidToken:
             self._invalid()
+            return
+        address = address or self.store.address_for_ref(ref)
+        if address is None:
+            self._gone()
             return
         self._html(
             200,
@@ -269,14 +282,25 @@ class SiteHandler(BaseHTTPRequestHandler):
             '<button type="submit">Unsubscribe</button></form>',
         )
 
+    def _gone(self) -> None:
+        self._html(
+            200,
+            "You are not on the list",
+            "<p>This address is no longer on the Economic Impact Monitor's list: no more editions will "
+            "be sent to it.</p>",
+        )
+
     def _unsubscribe(self, token: str, *, one_click: bool) -> None:
         try:
-            address = verify_token(token, self.secret)
+            ref, address = self._subscriber(token)
         except InvalidToken:
             self._invalid()
             return
         try:
-            self.store.unsubscribe(address)
+            if ref is not None:
+                address = self.store.unsubscribe_ref(ref)
+            else:
+                self.store.unsubscribe(address)
         except Exception as error:  # the store is unavailable: say so, log no address
             log.error(
                 "could not record an unsubscribe: %s",
@@ -287,6 +311,9 @@ class SiteHandler(BaseHTTPRequestHandler):
                 "Please try again",
                 "<p>Your request could not be recorded just now. Please try again in a few minutes.</p>",
             )
+            return
+        if address is None:
+            self._gone()
             return
         log.info("an unsubscribe was recorded%s", " (one-click)" if one_click else "")
         self._html(
@@ -304,11 +331,13 @@ def make_server(
     port: int,
     unsubscribe_secret: str,
     *,
+    previous_secrets: Sequence[str] = (),
     timeout: float = REQUEST_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
 ) -> SiteServer:
     """A bound, not yet serving server (port 0: any free port; see `server.server_address`)."""
-    secret_bytes(unsubscribe_secret)  # refuse to start without a usable secret
+    for secret in (unsubscribe_secret, *previous_secrets):
+        secret_bytes(secret)  # refuse to start without usable secrets
     site_root = Path(site_dir).resolve()
     if not site_root.is_dir():
         raise FileNotFoundError(f"no site at {site_dir}: publish an edition first")
@@ -317,7 +346,11 @@ def make_server(
     handler = type(
         "BoundSiteHandler",
         (SiteHandler,),
-        {"site_root": site_root, "store": SubscriberStore(Path(data_dir)), "secret": unsubscribe_secret},
+        {
+            "site_root": site_root,
+            "store": SubscriberStore(Path(data_dir)),
+            "secrets": (unsubscribe_secret, *previous_secrets),
+        },
     )
     return SiteServer((host, port), handler, timeout=timeout, max_connections=max_connections)
 

@@ -9,7 +9,9 @@ message it returns or raises names an address (a cron job's captured output is a
 Two tables:
   subscribers  id, email (unique, compared without regard to case), areas (comma-separated GSS codes,
                the areas the subscriber wants first), subscribed_at, unsubscribed_at (set by an
-               unsubscribe: the row stays, so a later CSV import does not subscribe them again)
+               unsubscribe: the row stays, so a later CSV import does not subscribe them again), ref
+               (a random reference, unique, that the unsubscribe links carry instead of the address;
+               given to rows made before it existed when the store is first opened)
   deliveries   one row per (edition, subscriber): status sent / failed / pending, attempts,
                message_id, last_error (scrubbed of addresses), updated_at
 
@@ -30,6 +32,7 @@ import csv
 import datetime as dt
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -51,7 +54,8 @@ CREATE TABLE IF NOT EXISTS subscribers (
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
     areas TEXT NOT NULL DEFAULT '',
     subscribed_at TEXT NOT NULL,
-    unsubscribed_at TEXT
+    unsubscribed_at TEXT,
+    ref TEXT UNIQUE
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     edition TEXT NOT NULL,
@@ -77,6 +81,7 @@ class Subscriber:
     areas: tuple[str, ...] = ()
     subscribed_at: str = ""
     unsubscribed_at: str | None = None
+    ref: str = ""  # what the unsubscribe links carry (see `new_ref`)
 
     @property
     def active(self) -> bool:
@@ -179,6 +184,21 @@ def scrub(text: str, *addresses: str) -> str:
     return ADDRESS_LIKE.sub("<address>", text)
 
 
+def new_ref() -> str:
+    """An opaque subscriber reference: 128 random bits, base64url (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def _give_refs(con: sqlite3.Connection) -> None:
+    """Stores made before references existed: add the column, and a reference to every row."""
+    columns = {row["name"] for row in con.execute("PRAGMA table_info(subscribers)")}
+    if "ref" not in columns:
+        con.execute("ALTER TABLE subscribers ADD COLUMN ref TEXT")
+        con.execute("CREATE UNIQUE INDEX IF NOT EXISTS subscribers_ref ON subscribers (ref)")
+    for (subscriber_id,) in con.execute("SELECT id FROM subscribers WHERE ref IS NULL").fetchall():
+        con.execute("UPDATE subscribers SET ref = ? WHERE id = ?", (new_ref(), subscriber_id))
+
+
 def store_path(data_dir: Path) -> Path:
     return Path(data_dir) / "subscribers" / "subscribers.sqlite3"
 
@@ -204,6 +224,7 @@ class SubscriberStore:
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA busy_timeout = 30000")
             con.executescript(SCHEMA)
+            _give_refs(con)
             yield con
         finally:
             con.close()
@@ -224,8 +245,8 @@ class SubscriberStore:
             ).fetchone()
             if row is None:
                 con.execute(
-                    "INSERT INTO subscribers (email, areas, subscribed_at) VALUES (?, ?, ?)",
-                    (address, ",".join(codes), _now()),
+                    "INSERT INTO subscribers (email, areas, subscribed_at, ref) VALUES (?, ?, ?, ?)",
+                    (address, ",".join(codes), _now(), new_ref()),
                 )
                 shown = f" (areas first: {', '.join(codes)})" if codes else ""
                 return AddResult("added", f"Subscribed{shown}.")
@@ -253,6 +274,24 @@ class SubscriberStore:
                 (_now(), address),
             ).rowcount
             return changed > 0
+
+    def unsubscribe_ref(self, ref: str) -> str | None:
+        """Stop sending to the subscriber of this reference; their address (to confirm, masked), or
+        None when no subscriber has it (erased by `remove`)."""
+        with self.connect() as con:
+            row = con.execute("SELECT email FROM subscribers WHERE ref = ?", (ref,)).fetchone()
+            if row is None:
+                return None
+            con.execute(
+                "UPDATE subscribers SET unsubscribed_at = ? WHERE ref = ? AND unsubscribed_at IS NULL",
+                (_now(), ref),
+            )
+            return row["email"]
+
+    def address_for_ref(self, ref: str) -> str | None:
+        with self.connect() as con:
+            row = con.execute("SELECT email FROM subscribers WHERE ref = ?", (ref,)).fetchone()
+        return row["email"] if row else None
 
     def list_subscribers(self, *, include_unsubscribed: bool = False) -> list[Subscriber]:
         """Subscribers in the order they joined (active ones only unless asked)."""
@@ -367,7 +406,9 @@ class SubscriberStore:
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:
     areas = tuple(a for a in (row["areas"] or "").split(",") if a)
-    return Subscriber(row["id"], row["email"], areas, row["subscribed_at"], row["unsubscribed_at"])
+    return Subscriber(
+        row["id"], row["email"], areas, row["subscribed_at"], row["unsubscribed_at"], row["ref"] or ""
+    )
 
 
 # --- plain functions over a data directory, for the command line ----------------------------------------

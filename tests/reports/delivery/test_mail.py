@@ -138,7 +138,7 @@ def smtp():
 
 def test_the_message_has_text_html_inline_charts_and_one_click_unsubscribe(published: Path) -> None:
     folder = published / "site" / PERIOD
-    subscriber = Subscriber(7, "jo@example.org", ("E08000026",))
+    subscriber = Subscriber(7, "jo@example.org", ("E08000026",), ref="Qk0VdC9vXzY1b2VxR1lCbw")
     message = build_message(
         folder,
         subscriber,
@@ -151,7 +151,8 @@ def test_the_message_has_text_html_inline_charts_and_one_click_unsubscribe(publi
     assert parsed["To"] == "jo@example.org"
     assert parsed["Subject"].startswith(f"[{DEMO_LINE}] West Midlands Economic Impact Monitor: October 2026")
     assert parsed["Message-ID"].endswith("@eim.example.org>")
-    token = make_token("jo@example.org", SECRET)
+    token = make_token(subscriber.ref, SECRET)
+    assert "jo@" not in parsed["List-Unsubscribe"]
     assert parsed["List-Unsubscribe"] == f"<https://eim.example.org/monitor/unsubscribe?token={token}>"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

@@ -15,7 +15,7 @@ import pytest
 from reports.delivery.mail import send_edition
 from reports.delivery.site_server import make_server
 from reports.delivery.subscribers import SubscriberStore
-from reports.delivery.tokens import make_token
+from reports.delivery.tokens import make_legacy_token, make_token
 from tests.reports.delivery import test_mail as mail_tests
 from tests.reports.delivery.test_mail import (
     FAST,
@@ -43,6 +43,11 @@ def served(published: Path):
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+def token_for(store: SubscriberStore, email: str) -> str:
+    """The token of the links sent to `email`: its subscriber's reference, signed."""
+    return make_token(store.get(email).ref, SECRET)
 
 
 def request(port: int, method: str, path: str, body: bytes = b"", headers: dict | None = None):
@@ -104,13 +109,17 @@ def test_a_forged_or_altered_token_is_refused(served) -> None:
     data_dir, port = served
     store = SubscriberStore(data_dir)
     store.add("jo@example.org")
-    token = make_token("jo@example.org", SECRET)
-    address, signature = token.split(".")
+    store.add("sam@example.org")
+    token = token_for(store, "jo@example.org")
+    ref, signature = token.split(".")
+    sam_ref = store.get("sam@example.org").ref
     sam = base64.urlsafe_b64encode(b"sam@example.org").rstrip(b"=").decode()
-    forged_secret = make_token("jo@example.org", "somebody-else's-secret-1234")
+    forged_secret = make_token(ref, "somebody-else's-secret-1234")
     for bad in (
-        f"{address}.{signature[:-1]}",
-        f"{sam}.{signature}",
+        f"{ref}.{signature[:-1]}",
+        f"{sam_ref}.{signature}",  # jo's signature on sam's reference
+        f"{sam}.{signature}",  # on sam's address, in the form of the old links
+        make_legacy_token("jo@example.org", "somebody-else's-secret-1234"),
         forged_secret,
         "",
         "<script>alert(1)</script>",
@@ -124,14 +133,14 @@ def test_a_forged_or_altered_token_is_refused(served) -> None:
             assert response.status == 400, (method, bad)
             assert b"This unsubscribe link is not valid" in page
             assert b"<script>" not in page
-    assert [s.email for s in store.list_subscribers()] == ["jo@example.org"]
+    assert [s.email for s in store.list_subscribers()] == ["jo@example.org", "sam@example.org"]
 
 
 def test_get_asks_first_and_the_form_post_unsubscribes(served) -> None:
     data_dir, port = served
     store = SubscriberStore(data_dir)
     store.add("jo@example.org")
-    token = make_token("jo@example.org", SECRET)
+    token = token_for(store, "jo@example.org")
     response, page = request(port, "GET", f"/unsubscribe?token={token}")
     assert response.status == 200
     assert b'<form method="post" action="unsubscribe">' in page and b"<button" in page
@@ -156,7 +165,7 @@ def test_one_click_multipart_post_unsubscribes(served) -> None:
         f'--{boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n'
         f"--{boundary}--\r\n"
     ).encode()
-    token = make_token("jo@example.org", SECRET)
+    token = token_for(store, "jo@example.org")
     response, _ = request(
         port,
         "POST",
@@ -221,7 +230,7 @@ def test_no_address_reaches_the_warehouse_snapshot_parquet_site_feed_or_logs(
     try:
         send_edition(data_dir, PERIOD, mail_config(controller.port), policy=FAST)
         port = server.server_address[1]
-        token = make_token(addresses[0], SECRET)
+        token = token_for(store, addresses[0])
         request(port, "GET", f"/unsubscribe?token={token}")
         request(port, "POST", f"/unsubscribe?token={token}", b"List-Unsubscribe=One-Click")
         request(port, "GET", "/feed.atom")
@@ -250,3 +259,34 @@ def test_no_address_reaches_the_warehouse_snapshot_parquet_site_feed_or_logs(
     text = ours(caplog).lower()
     for needle in needles:
         assert needle.decode().lower() not in text
+
+
+def test_the_link_names_no_address_and_a_previous_secret_or_an_old_link_still_unsubscribes(
+    published: Path,
+) -> None:
+    store = SubscriberStore(published)
+    for address in ("jo@example.org", "sam@example.org", "kim@example.org"):
+        store.add(address)
+    retired = "a-retired-unsubscribe-secret-0001"
+    server = make_server(published / "site", published, "127.0.0.1", 0, SECRET, previous_secrets=[retired])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        current = token_for(store, "jo@example.org")
+        assert "jo" not in current and base64.urlsafe_b64encode(b"jo@example.org")[:8].decode() not in current
+        signed_before_rotation = make_token(store.get("sam@example.org").ref, retired)
+        sent_before_references = make_legacy_token("kim@example.org", SECRET)
+        for token in (current, signed_before_rotation, sent_before_references):
+            response, page = request(
+                port, "POST", f"/unsubscribe?token={token}", b"List-Unsubscribe=One-Click"
+            )
+            assert response.status == 200 and b"You are unsubscribed" in page, token
+        assert store.list_subscribers() == []
+        store.remove("jo@example.org")
+        response, page = request(port, "POST", f"/unsubscribe?token={current}", b"List-Unsubscribe=One-Click")
+        assert response.status == 200 and b"no longer on the Economic Impact Monitor" in page
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -174,3 +174,27 @@ def test_scrub_removes_addresses_from_error_texts() -> None:
     assert "example.org" not in cleaned.lower().replace("<recipient>", "")
     assert "other@host.example" not in cleaned
     assert cleaned.startswith("550 5.1.1 <<recipient>>")
+
+
+def test_a_store_made_before_references_gives_every_subscriber_one(tmp_path: Path) -> None:
+    import sqlite3
+
+    from reports.delivery.subscribers import SubscriberStore, store_path
+
+    path = store_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as con:
+        con.executescript(
+            "CREATE TABLE subscribers (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE "
+            "COLLATE NOCASE, areas TEXT NOT NULL DEFAULT '', subscribed_at TEXT NOT NULL, "
+            "unsubscribed_at TEXT);"
+            "INSERT INTO subscribers (email, subscribed_at) VALUES ('jo@example.org', '2026-01-01'), "
+            "('sam@example.org', '2026-01-02');"
+        )
+    con.close()
+    store = SubscriberStore(tmp_path)
+    refs = [s.ref for s in store.list_subscribers()]
+    assert len(refs) == 2 and len(set(refs)) == 2 and all(len(r) == 22 for r in refs)
+    assert [s.ref for s in store.list_subscribers()] == refs, "given once, then kept"
+    assert store.unsubscribe_ref(refs[0]) == "jo@example.org"
+    assert [s.email for s in store.list_subscribers()] == ["sam@example.org"]

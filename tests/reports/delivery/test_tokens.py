@@ -1,34 +1,61 @@
-"""Unsubscribe tokens: bound to one address by our secret, refused when altered, forged or moved."""
+"""Unsubscribe tokens: a subscriber's opaque reference signed with our secret; refused when altered,
+forged or moved to another reference; old address-carrying links and retired secrets still verify."""
 
 from __future__ import annotations
 
 import pytest
 
 from reports.delivery.smtp import MailError
-from reports.delivery.tokens import InvalidToken, make_token, verify_token
+from reports.delivery.subscribers import new_ref
+from reports.delivery.tokens import (
+    InvalidToken,
+    make_legacy_token,
+    make_token,
+    verify_legacy_token,
+    verify_token,
+)
 
 SECRET = "test-unsubscribe-secret-0123456789"
+RETIRED = "retired-unsubscribe-secret-98765"
 
 
-def test_a_token_carries_its_address_and_cannot_be_forged_or_moved() -> None:
-    token = make_token("Jo@Example.ORG", SECRET)
-    assert verify_token(token, SECRET) == "Jo@example.org"
-    other = make_token("sam@example.org", SECRET)
-    address, signature = token.split(".")
-    other_address, other_signature = other.split(".")
+def test_a_token_carries_its_reference_and_cannot_be_forged_or_moved() -> None:
+    ref, other_ref = new_ref(), new_ref()
+    token = make_token(ref, SECRET)
+    assert verify_token(token, [SECRET]) == ref
+    subject, signature = token.split(".")
+    _, other_signature = make_token(other_ref, SECRET).split(".")
     altered = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     for bad in (
-        f"{other_address}.{signature}",  # jo's signature on sam's address
-        f"{address}.{other_signature}",
-        f"{address}.{altered}",
-        make_token("jo@example.org", "another-secret-of-enough-length"),
+        f"{other_ref}.{signature}",  # this signature on another reference
+        f"{subject}.{other_signature}",
+        f"{subject}.{altered}",
+        make_token(ref, "another-secret-of-enough-length"),
+        make_legacy_token("jo@example.org", SECRET),  # an old link is not a reference token
         "",
         "no-dot",
         "a.b.c",
-        f"{address}.",
+        f"{subject}.",
         "<script>.x",
     ):
         with pytest.raises(InvalidToken):
-            verify_token(bad, SECRET)
+            verify_token(bad, [SECRET])
     with pytest.raises(MailError, match="EIM_UNSUBSCRIBE_SECRET"):
-        make_token("jo@example.org", "short")
+        make_token(ref, "short")
+
+
+def test_a_retired_secret_still_verifies_until_it_is_dropped() -> None:
+    ref = new_ref()
+    token = make_token(ref, RETIRED)
+    assert verify_token(token, [SECRET, RETIRED]) == ref
+    with pytest.raises(InvalidToken):
+        verify_token(token, [SECRET])
+
+
+def test_links_sent_before_references_still_name_their_address() -> None:
+    token = make_legacy_token("Jo@Example.ORG", SECRET)
+    assert verify_legacy_token(token, [SECRET]) == "Jo@example.org"
+    with pytest.raises(InvalidToken):
+        verify_legacy_token(token, [RETIRED])
+    with pytest.raises(InvalidToken):
+        verify_legacy_token(make_token(new_ref(), SECRET), [SECRET])
