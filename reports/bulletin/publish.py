@@ -148,7 +148,11 @@ def _swap_into_site(paths: Paths, period: str, files: dict[str, bytes]) -> Path:
     """Write the edition beside the site, then point site/<period> at it in one atomic rename."""
     store = paths.site / ".editions"
     target = store / f"{period}-{time.time_ns()}"
-    _write_folder(target, files)
+    try:
+        _write_folder(target, files)
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)  # a disk that filled up: no half edition kept
+        raise
     link = paths.site / period
     pointer = paths.site / f".{period}.next"
     pointer.unlink(missing_ok=True)
@@ -197,6 +201,46 @@ def build_edition(
     except BaseException:
         pinned.unlink(missing_ok=True)
         raise
+    try:
+        return _publish_or_keep_draft(
+            paths,
+            period,
+            latest,
+            pinned,
+            read,
+            blockers,
+            today=today,
+            next_edition=next_edition,
+            demo=demo,
+            force=force,
+            contact=contact,
+            site_url=site_url,
+        )
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise PublishError(
+            f"could not write edition {period}: {error.strerror or error}{where}. An edition goes on the "
+            "site whole or not at all: free some space and run `eim bulletin` again"
+        ) from None
+    finally:
+        pinned.unlink(missing_ok=True)  # gone already when the build was published or kept
+
+
+def _publish_or_keep_draft(
+    paths: Paths,
+    period: str,
+    latest: str,
+    pinned: Path,
+    read: _Pinned,
+    blockers: list[str],
+    *,
+    today: dt.date,
+    next_edition: dt.date | None,
+    demo: bool,
+    force: bool,
+    contact: str | None,
+    site_url: str | None,
+) -> EditionResult:
     paths.edition_dir(period).mkdir(parents=True, exist_ok=True)
     existing = [m for m in published_manifests(paths) if m["period"] != period]
     number = 1 + sum(1 for m in existing if m["period"] < period)
