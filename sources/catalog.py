@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
 Publisher = Literal["nomis", "ons_api", "ons_web", "landregistry", "govuk"]
-Cadence = Literal["monthly", "quarterly", "annual"]
+# "one-off": a release not repeated on a schedule (IoD 2019, the Levelling Up Fund rounds); never stale.
+Cadence = Literal["monthly", "quarterly", "annual", "one-off"]
 
 
 class CatalogError(ValueError):

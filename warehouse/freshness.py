@@ -9,7 +9,8 @@ Per dataset:
   last_changed    when a new vintage was last loaded (new or revised values arrived)
   latest_period   the newest period held
   next_expected   an estimate: last_changed + one cadence (monthly 31 days, quarterly 92, annual
-                  366). Publishers' release calendars are not consulted, so treat it as "about when"
+                  366); empty for a one-off release (IoD 2019, the Levelling Up Fund rounds).
+                  Publishers' release calendars are not consulted, so treat it as "about when"
   stale           last_changed is more than twice the cadence ago (62 / 184 / 732 days), or the
                   dataset has never been loaded; the same rule as the publication gate
   last_outcome, failures_in_a_row, last_error   from `dataset_run`

@@ -181,3 +181,17 @@ def test_status_report_puts_it_together(loaded_settings: Settings) -> None:
     assert report["bulletin"]["last_edition"] == "2026-10"
     assert status_exit_code(report) == 0
     json.dumps(report, default=str)  # `eim status --json` can print it
+
+
+def test_a_one_off_release_has_no_next_date_and_never_goes_stale(loaded_settings: Settings) -> None:
+    from sources.catalog import default_catalog
+
+    assert {d for d, spec in default_catalog().datasets.items() if spec.cadence == "one-off"} == {
+        "imd_2019_lad",
+        "luf_allocations",
+        "luf_priority_category",
+    }
+    catalog = {**CATALOG, "population": ("nomis", "one-off")}
+    rows = _freshness(loaded_settings, _changed(loaded_settings) + dt.timedelta(days=3000), catalog)
+    population = rows["population"]
+    assert population["next_expected"] is None and not population["stale"] and not population["overdue"]

@@ -348,3 +348,12 @@ def test_a_warehouse_without_the_table_has_no_checks(tmp_path: Path) -> None:
         assert latest_checks(con) == [] and blocking(con) == []
     finally:
         con.close()
+
+
+def test_a_one_off_release_is_not_checked_for_gaps_in_a_sequence(loaded_settings: Settings) -> None:
+    from warehouse.quality import check_continuity
+
+    with db.connect_read_only(loaded_settings.warehouse_path) as con:
+        (result,) = check_continuity(con, ["population"], {"population": "one-off"})
+    assert (result.check, result.severity, result.passed) == ("continuity", "info", True)
+    assert result.detail == "a one-off release: no sequence"
