@@ -53,6 +53,13 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _output_format(value: str) -> OutputFormat:
+    try:
+        return OutputFormat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a format: give table, csv or json") from None
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
@@ -117,7 +124,8 @@ def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
 
 
 DatasetOption = Annotated[
-    list[str] | None, typer.Option("--dataset", "-d", help="Only this dataset (repeatable).")
+    list[str] | None,
+    typer.Option("--dataset", "-d", metavar="DATASET", help="Only this dataset (repeatable)."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 FullRefreshOption = Annotated[
@@ -199,9 +207,12 @@ def demo(quiet: QuietOption = False) -> None:
 
 @app.command(short_help="Read-only SQL against the analysts' snapshot.")
 def query(
-    sql: Annotated[str, typer.Argument(help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN).")],
+    sql: Annotated[str, typer.Argument(metavar="SQL", help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN).")],
     output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="How to print the result.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", metavar="table|csv|json", parser=_output_format, help="How to print the result."
+        ),
     ] = OutputFormat.table,
 ) -> None:
     """Run read-only SQL against the analysts' snapshot of the warehouse and print the result."""
@@ -224,12 +235,16 @@ def query(
 @app.command(short_help="Build and publish an edition (or rebuild one).")
 def bulletin(
     period: Annotated[
-        str | None, typer.Option("--period", "-p", help="Edition month, YYYY-MM (default: the newest).")
+        str | None,
+        typer.Option(
+            "--period", "-p", metavar="YYYY-MM", help="Edition month, YYYY-MM (default: the newest)."
+        ),
     ] = None,
     rebuild: Annotated[
         str | None,
         typer.Option(
             "--rebuild",
+            metavar="YYYY-MM",
             help="Rebuild this published edition from its pinned snapshot and check it is identical.",
         ),
     ] = None,
@@ -353,7 +368,7 @@ def sources(as_json: JsonOption = False) -> None:
 @app.command(short_help="Latest values and comparisons for an area.")
 def indicators(
     area: Annotated[
-        str | None, typer.Option("--area", "-a", help="GSS code (default: the focus area).")
+        str | None, typer.Option("--area", "-a", metavar="CODE", help="GSS code (default: the focus area).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -429,7 +444,11 @@ def status(as_json: JsonOption = False) -> None:
 
 @app.command(short_help="Latest data-quality checks (exit 1: one failed).")
 def checks(as_json: JsonOption = False) -> None:
-    """The latest data-quality checks of every dataset; exit 1 when an error or blocker check failed."""
+    """The latest data-quality checks of every dataset, and a count of those that failed.
+
+    Exit codes: 0 no error or blocker check failed (warnings do not fail); 1 one did; 2 the settings
+    or the warehouse cannot be read.
+    """
 
     try:
         with _open_status_database() as con:
@@ -440,6 +459,14 @@ def checks(as_json: JsonOption = False) -> None:
         typer.echo("No quality checks recorded yet: they run after each load (`eim ingest`).", err=True)
     columns = ["dataset", "check", "severity", "passed", "rows_affected", "detail"]
     _print_records(results, as_json, columns)
+    if results and not as_json:
+        failed = [c for c in results if not c["passed"]]
+        by_severity = ", ".join(
+            f"{sum(c['severity'] == s for c in failed)} {s}"
+            for s in ("blocker", "error", "warning", "info")
+            if any(c["severity"] == s for c in failed)
+        )
+        typer.echo(f"{len(results)} checks, {len(failed)} failed" + (f" ({by_severity})" if failed else ""))
     raise typer.Exit(checks_exit_code(results))
 
 
@@ -457,7 +484,7 @@ def _check_edition(edition: str | None) -> None:
 
 @subscribers_app.command("add")
 def subscribers_add(
-    email: Annotated[str, typer.Argument(help="The subscriber's address.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The subscriber's address.")],
     areas: Annotated[
         str | None,
         typer.Option(
@@ -481,7 +508,9 @@ def subscribers_add(
 
 
 @subscribers_app.command("remove", short_help="Erase an address and its delivery history.")
-def subscribers_remove(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
+def subscribers_remove(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to erase.")],
+) -> None:
     """Erase an address and its delivery history (to stop mail but keep the record: they unsubscribe)."""
 
     try:
@@ -516,7 +545,8 @@ def subscribers_list(
 @subscribers_app.command("import", short_help="Subscribe the valid new addresses of a CSV file.")
 def subscribers_import(
     file: Annotated[
-        Path, typer.Argument(help="CSV with a header `email` and optionally `areas`.", exists=True)
+        Path,
+        typer.Argument(metavar="FILE", help="CSV with a header `email` and optionally `areas`.", exists=True),
     ],
 ) -> None:
     """Subscribe every valid new address of a CSV file; report duplicates and invalid lines by number."""
@@ -534,7 +564,7 @@ def subscribers_import(
 @app.command(short_help="Email the edition to subscribers not yet sent it.")
 def send(
     edition: Annotated[
-        str | None, typer.Argument(help="Edition month, YYYY-MM (default: the newest).")
+        str | None, typer.Argument(metavar="YYYY-MM", help="Edition month (default: the newest).")
     ] = None,
     resend_pending: Annotated[
         bool,
@@ -567,7 +597,7 @@ def send(
 @app.command(short_help="Who got which edition, and any error.")
 def deliveries(
     edition: Annotated[
-        str | None, typer.Argument(help="Edition month, YYYY-MM (default: every edition).")
+        str | None, typer.Argument(metavar="YYYY-MM", help="Edition month (default: every edition).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -582,10 +612,10 @@ def deliveries(
 @site_app.command("serve", short_help="Serve the site and the unsubscribe page.")
 def site_serve(
     port: Annotated[
-        int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free port).")
+        int, typer.Option("--port", "-p", min=0, max=65535, metavar="PORT", help="Port (0: any free port).")
     ] = 8000,
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (behind a proxy: 127.0.0.1).")
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on (behind a proxy: 127.0.0.1).")
     ] = "127.0.0.1",
 ) -> None:
     """Serve the published site and the unsubscribe page (put a TLS reverse proxy in front of it)."""

@@ -178,10 +178,10 @@ def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> No
 
 
 @pytest.mark.parametrize("value", ["xml", "JSON"])
-def test_query_refuses_an_unknown_format_in_typer_s_words(eim_env: Path, value: str) -> None:
+def test_query_refuses_an_unknown_format_in_plain_words(eim_env: Path, value: str) -> None:
     result = runner.invoke(app, ["query", "SELECT 1", "--format", value])
     assert result.exit_code == 2
     assert (
-        f"Invalid value for '--format' / '-f': Value error, '{value}' is not one of 'table', 'csv', 'json'."
+        f"Invalid value for '--format' / '-f': '{value}' is not a format: give table, csv or json"
         in result.output
     )

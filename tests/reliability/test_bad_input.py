@@ -66,8 +66,10 @@ def test_invalid_arguments(data_dir: Path, args: list[str], needle: str) -> None
 
 def test_unknown_area_setting(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EIM_AREA", "atlantis")
-    assert_clear_error(runner.invoke(app, ["run"]), "unknown area 'atlantis'")
-    assert_clear_error(runner.invoke(app, ["ingest"]), "unknown area 'atlantis'")
+    for command in (["run"], ["ingest"], ["indicators"], ["status"]):
+        result = runner.invoke(app, command)
+        assert_clear_error(result, "EIM_AREA='atlantis' is not valid", "packaged areas: england, ")
+        assert result.exit_code == 2
 
 
 @pytest.mark.parametrize(
