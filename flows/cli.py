@@ -61,7 +61,9 @@ def _output_format(value: str) -> OutputFormat:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
+    """Print each line of `message` as an error (one per problem) and return the exit to raise."""
+    for line in message.splitlines() or [""]:
+        typer.echo(f"Error: {line}", err=True)
     return typer.Exit(code)
 
 

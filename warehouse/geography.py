@@ -177,7 +177,21 @@ def load_area_file(name: str | None = None, path: Path | None = None) -> AreaSet
     try:
         return AreaSet.model_validate(_with_includes(_read_yaml(source, text), source))
     except ValidationError as error:
-        raise AreaFileError(f"area file {source} is malformed:\n{error}") from None
+        raise AreaFileError("\n".join(_problems(source, error))) from None
+
+
+def _problems(source: str, error: ValidationError) -> list[str]:
+    """One line per problem: the file, where in it (key path, list items counted from 1), what is wrong."""
+    lines = []
+    for item in error.errors(include_url=False):
+        where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "not a key an area file may have"
+        elif item["type"] == "string_pattern_mismatch":
+            message = f"{item['input']!r} is not a GSS code (e.g. E08000025) or a LOCAL- code"
+        lines.append(f"area file {source}: {where or 'the file'}: {message}")
+    return lines
 
 
 def write_areas(con: duckdb.DuckDBPyConnection, area_set: AreaSet) -> None:

@@ -129,6 +129,28 @@ def test_area_file_with_a_duplicated_code(
         load_area_file(None, path)
 
 
+def test_an_area_file_with_bad_codes_and_unknown_keys_gets_one_line_per_problem(
+    eim_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad-area.yaml"
+    path.write_text(
+        "name: Test\nfocus: E47000007\nroles: {region: E12000005, england: E92000001, uk: K02000001}\n"
+        "colour: red\nareas:\n"
+        "  - {code: E47000007, name: WMCA, level: combined_authority}\n"
+        "  - {code: X123, name: Bad, level: council}\n"
+        "  - {code: E12000005, name: WM, level: region, population: 3}\n"
+    )
+    monkeypatch.setenv("EIM_AREA_FILE", str(path))
+    result = runner.invoke(app, ["run"])
+    assert_clear_error(result)
+    assert result.output.strip().splitlines() == [
+        f"Error: area file {path}: areas[2].code: 'X123' is not a GSS code (e.g. E08000025) or a LOCAL- code",
+        f"Error: area file {path}: areas[3].population: not a key an area file may have",
+        f"Error: area file {path}: colour: not a key an area file may have",
+    ]
+    assert not eim_env.exists()
+
+
 def test_data_dir_that_is_a_file(eim_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     eim_env.parent.mkdir(parents=True, exist_ok=True)
     eim_env.write_text("not a folder\n")
