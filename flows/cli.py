@@ -380,19 +380,53 @@ def indicators(
         records = indicator_records(_settings().snapshot_path, area)
     except WarehouseError as error:
         raise _fail(str(error)) from None
-    columns = [
-        "indicator",
-        "value_area",
-        "period",
-        "value",
-        "unit",
-        "change_period",
-        "change_year",
-        "gap_uk",
-        "rank",
-        "significant_year",
-    ]
-    _print_records(records, as_json, columns)
+    if as_json:  # full precision, every column
+        _print_records(records, True, [])
+        return
+    if not records:
+        typer.echo("No indicator values for this area yet.")
+        return
+    names, wider = _area_names(_settings().snapshot_path)
+    area_code = records[0]["area"]
+    typer.echo(f"Indicators for {names.get(area_code, area_code)} ({area_code}), latest period of each")
+    _print_table(
+        ["indicator", "period", "value", "on prev", "on year", "vs UK", "rank", "figure for"],
+        [
+            [
+                record["indicator"],
+                record["period"],
+                _rounded(record["value"], record["decimals"]),
+                _rounded(record["change_period"], record["decimals"], signed=True),
+                _rounded(record["change_year"], record["decimals"], signed=True),
+                _rounded(record["gap_uk"], record["decimals"], signed=True),
+                f"{record['rank']}/{record['rank_of']}" if record["rank"] is not None else "",
+                "" if record["value_area"] == area_code else wider.get(record["value_area"], ""),
+            ]
+            for record in records
+        ],
+    )
+    typer.echo(
+        "Rounded to each indicator's decimals. on prev / on year: the change on the previous period\n"
+        "and on a year earlier; vs UK: the gap to the UK; rank: among the regions or the combined\n"
+        "authorities, 1 = highest; figure for: a wider area's figure where this one has none.\n"
+        "`--json` gives full precision and the units."
+    )
+
+
+def _rounded(value: float | None, decimals: int, *, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    if round(value, decimals) == 0:
+        return f"{0:.{decimals}f}"  # no "+0.0" or "-0.0"
+    return f"{value:{'+' if signed else ''},.{decimals}f}"
+
+
+def _area_names(snapshot: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each area's short name, and the wider areas' roles ("region", "UK") as a table shows them."""
+    with connect_read_only(snapshot) as con:
+        names = dict(con.execute("SELECT code, coalesce(nullif(short_name, ''), name) FROM area").fetchall())
+        roles = con.execute("SELECT code, role FROM area_role WHERE role IN ('region', 'uk')").fetchall()
+    return names, {code: "UK" if role == "uk" else role for code, role in roles}
 
 
 @app.command(short_help="Freshness of datasets and bulletin (exit 1: stale).")

@@ -185,3 +185,16 @@ def test_query_refuses_an_unknown_format_in_plain_words(eim_env: Path, value: st
         f"Invalid value for '--format' / '-f': '{value}' is not a format: give table, csv or json"
         in result.output
     )
+
+
+def test_indicators_prints_values_rounded_to_each_indicator_s_decimals(loaded_settings: Settings) -> None:
+    result = runner.invoke(app, ["indicators"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Indicators for WMCA (E47000007), latest period of each"
+    assert " ".join(lines[1].split()) == "indicator period value on prev on year vs UK rank figure for"
+    rate = next(line.split() for line in lines if line.startswith("claimant_rate "))
+    assert rate[:3] == ["claimant_rate", "2026-10", f"{119_000 / 1_880_000 * 100:.1f}"]
+    count = next(line.split() for line in lines if line.startswith("claimant_count "))
+    assert count[2] == "119,000"
+    assert max(len(line) for line in lines) <= 100
