@@ -47,6 +47,9 @@ app = typer.Typer(
 )
 
 
+DEMO_DATA_DIR = Path("data") / "demo"
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -182,10 +185,21 @@ def ingest(
 
 @app.command(short_help="Run the whole monitor on illustrative local samples.")
 def demo(quiet: QuietOption = False) -> None:
-    """Run the monitor against illustrative samples served on loopback (no network needed)."""
+    """Run the monitor against illustrative samples served on loopback (no network needed).
+
+    Its data go to data/demo/ unless EIM_DATA_DIR (or `data_dir` in eim.toml) says otherwise, so the
+    demo and runs against the real publishers never share a warehouse.
+    """
     from sources.replay.server import ReplayServer
 
     settings = _settings()
+    if "data_dir" not in settings.model_fields_set:
+        os.environ["EIM_DATA_DIR"] = str(DEMO_DATA_DIR)
+        settings = _settings()
+        typer.echo(
+            f"Demo data directory: {DEMO_DATA_DIR} (set EIM_DATA_DIR for another; "
+            f"`EIM_DATA_DIR={DEMO_DATA_DIR} eim status` looks at it)"
+        )
     try:
         areas = load_area_file(settings.area, settings.area_file)
     except AreaFileError as error:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from flows import steps
 from flows.settings import Settings
 
@@ -24,9 +26,30 @@ def test_an_offline_first_run_publishes_nothing_and_the_demo_may_follow(eim_env:
         timeout=180,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "nothing was fetched" in done.stderr and "Traceback" not in done.stderr
+    # The last line is ours (tests/flows/test_cli.py holds the whole output to having no traceback).
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: could not reach") and "nothing was fetched" in last, done.stderr
     settings = Settings()
     assert not settings.snapshot_path.exists(), "an empty snapshot was published"
     assert not settings.parquet_dir.exists()
     assert not list((eim_env / "site").glob("*/index.html"))
     steps.prepare_warehouse(settings.model_copy(update={"demo": True}))
+
+
+@pytest.mark.parametrize("chosen", [None, "elsewhere"])
+def test_the_demo_keeps_its_own_data_directory_unless_one_is_chosen(
+    eim_env: Path, monkeypatch: pytest.MonkeyPatch, chosen: str | None
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows import cli
+
+    monkeypatch.delenv("EIM_DATA_DIR")
+    if chosen:
+        monkeypatch.setenv("EIM_DATA_DIR", chosen)
+    started = []
+    monkeypatch.setattr(cli, "_start", lambda *args, **kwargs: started.append(Settings().data_dir))
+    result = CliRunner().invoke(cli.app, ["demo", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert started == [Path(chosen) if chosen else Path("data/demo")]
+    assert ("Demo data directory: data/demo" in result.output) is (chosen is None)
