@@ -117,9 +117,9 @@ def _run_flow(datasets: list[str] | None, *, render: bool = True) -> int:
     if summary.unreachable_hosts and all("could not reach" in r for r in summary.failed.values()):
         typer.echo(
             f"Error: could not reach {', '.join(sorted(summary.unreachable_hosts))}; "
-            f"nothing was fetched ({', '.join(summary.failed)}) and the warehouse and the last "
-            "bulletin are unchanged. Is this machine offline? `eim demo` runs the whole monitor "
-            "against illustrative local samples.",
+            f"nothing was fetched ({', '.join(summary.failed)}) and nothing was published: the "
+            "analysts' snapshot and the last bulletin are unchanged. Is this machine offline? "
+            "`eim demo` runs the whole monitor against illustrative local samples.",
             err=True,
         )
         return 1

@@ -29,6 +29,7 @@ def test_an_offline_first_run_publishes_nothing_and_the_demo_may_follow(eim_env:
     # The last line is ours (tests/flows/test_cli.py holds the whole output to having no traceback).
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: could not reach") and "nothing was fetched" in last, done.stderr
+    assert "nothing was published" in last
     settings = Settings()
     assert not settings.snapshot_path.exists(), "an empty snapshot was published"
     assert not settings.parquet_dir.exists()
