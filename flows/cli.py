@@ -305,20 +305,40 @@ def bulletin(
     raise typer.Exit(1)
 
 
-def _print_records(records: list[dict], as_json: bool, columns: list[str]) -> None:
+TABLE_WIDTH = 100  # the read-only commands' tables fit a 100-column terminal; --json has it all
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"  # to the minute: seconds and zones are in --json
+    return str(value)
+
+
+def _print_records(records: list[dict], as_json: bool, columns: list[str], *, fit: bool = False) -> None:
+    """`records` as JSON, or as a table of `columns`; with `fit`, the last column is cut to keep the
+    table within TABLE_WIDTH (and a line says so)."""
     if as_json:
         typer.echo(json.dumps(records, default=str, indent=2))
         return
-    _print_table(
-        columns,
-        [["" if record.get(c) is None else str(record.get(c)) for c in columns] for record in records],
-    )
+    rows = [[_cell(record.get(c)) for c in columns] for record in records]
+    if fit and rows:
+        widths = [max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns[:-1])]
+        room = max(TABLE_WIDTH - sum(widths) - 2 * len(widths), len(columns[-1]))
+        if any(len(row[-1]) > room for row in rows):
+            for row in rows:
+                row[-1] = row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…"
+            _print_table(columns, rows)
+            typer.echo(f"(long {columns[-1]} cells cut to fit; `--json` shows them whole)")
+            return
+    _print_table(columns, rows)
 
 
 def _print_table(columns: list[str], rows: list[list[str]]) -> None:
-    """Columns padded to their widest cell under a rule, as psql prints them; long cells are not
-    wrapped (pipe to `less -S` or ask for `--format csv`). Plain text rather than Rich's tables: Rich
-    costs a fifth of a second at start-up, a third of what the quick read-only commands may spend."""
+    """Columns padded to their widest cell under a rule, as psql prints them. Plain text rather than
+    Rich's tables: Rich costs a fifth of a second at start-up, a third of what the quick read-only
+    commands may spend."""
     widths = [max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)]
     lines = [columns, ["-" * width for width in widths], *rows]
     for line in lines:
@@ -377,8 +397,9 @@ def sources(as_json: JsonOption = False) -> None:
         }
         for s in statuses
     ]
-    columns = ["dataset", "publisher", "last_fetched", "last_changed", "latest_period", "rows", "status"]
-    _print_records(records, as_json, columns)
+    # last_fetched and the title are in --json: the table fits 100 columns.
+    columns = ["dataset", "publisher", "last_changed", "latest_period", "rows", "status"]
+    _print_records(records, as_json, columns, fit=True)
 
 
 @app.command(short_help="Latest values and comparisons for an area.")
@@ -461,18 +482,18 @@ def status(as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(json.dumps(report, default=str, indent=2))
         raise typer.Exit(status_exit_code(report))
-    columns = [
-        "dataset",
-        "cadence",
-        "state",
-        "last_success",
-        "last_changed",
-        "latest_period",
-        "next_expected",
-        "failures_in_a_row",
-        "last_error",
-    ]
+    # cadence, last_changed and failures_in_a_row are in --json, and the errors listed below it,
+    # so that the table fits 100 columns.
+    columns = ["dataset", "state", "last_success", "latest_period", "next_expected"]
     _print_records(report["datasets"], False, columns)
+    failing = [d for d in report["datasets"] if d["last_outcome"] == "failed" and d["last_error"]]
+    if failing:
+        typer.echo("Last errors (`--json` has them whole):")
+    for d in failing:
+        # The line names the dataset already: its error need not repeat it.
+        error = d["last_error"].removeprefix(f"{d['publisher']} / {d['dataset']}: ")
+        line = f"  {d['dataset']}: {error}"
+        typer.echo(line if len(line) <= TABLE_WIDTH else line[: TABLE_WIDTH - 1] + "…")
     bulletin = report["bulletin"]
     if bulletin["last_edition"]:
         forced = " (forced)" if bulletin["last_forced"] else ""
@@ -508,7 +529,7 @@ def checks(as_json: JsonOption = False) -> None:
     if not results and not as_json:
         typer.echo("No quality checks recorded yet: they run after each load (`eim ingest`).", err=True)
     columns = ["dataset", "check", "severity", "passed", "rows_affected", "detail"]
-    _print_records(results, as_json, columns)
+    _print_records(results, as_json, columns, fit=True)
     if results and not as_json:
         failed = [c for c in results if not c["passed"]]
         by_severity = ", ".join(

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -198,3 +199,23 @@ def test_indicators_prints_values_rounded_to_each_indicator_s_decimals(loaded_se
     count = next(line.split() for line in lines if line.startswith("claimant_count "))
     assert count[2] == "119,000"
     assert max(len(line) for line in lines) <= 100
+
+
+@pytest.mark.parametrize("command", ["status", "sources", "checks", "indicators"])
+def test_the_read_only_tables_fit_a_100_column_terminal(loaded_settings: Settings, command: str) -> None:
+    from warehouse import db
+
+    with db.connect(loaded_settings.warehouse_path) as con:  # a long error, as a failed run leaves
+        con.execute(
+            "INSERT INTO dataset_run (dataset, attempted_at, outcome, error) "
+            "VALUES ('cpi', now(), 'failed', ?)",
+            ["ons_web / cpi: could not reach ons_web.invalid after 4 attempts in 45 s: " + "x" * 120],
+        )
+    result = runner.invoke(app, [command])
+    lines = result.output.splitlines()
+    assert lines and max(len(line) for line in lines) <= 100, "\n".join(lines)
+    assert not any(re.search(r"\d:\d\d:\d\d", line) for line in lines), "times to the minute"
+    whole = runner.invoke(app, [command, "--json"]).output
+    if command == "status":
+        assert "x" * 120 in whole
+        assert "  cpi: could not reach ons_web.invalid after 4 attempts in 45 s: xxx" in result.output
