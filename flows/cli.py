@@ -357,7 +357,7 @@ def _open_status_database() -> Iterator[duckdb.DuckDBPyConnection]:
         # Opened once (~15 ms each time), and used as it is: a connection closes itself on `with` exit.
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+        if not db.is_locked(error):
             raise damaged(path, error) from None
         typer.echo("(a run holds the warehouse: showing the last published snapshot)", err=True)
         path = settings.snapshot_path

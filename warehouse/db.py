@@ -31,6 +31,11 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be used as asked; the message says why and what to do."""
 
 
+def is_locked(error: duckdb.Error) -> bool:
+    """True when DuckDB refused a file because another process holds it (not because it is damaged)."""
+    return "lock" in str(error).lower()
+
+
 def damaged(path: Path, error: duckdb.Error) -> WarehouseError:
     """A database file DuckDB cannot read (truncated, overwritten, not DuckDB): one line naming it.
 
@@ -62,7 +67,7 @@ def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         con = duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
     except duckdb.IOException as error:
-        if "lock" in str(error).lower():
+        if is_locked(error):
             raise WarehouseError(
                 f"the warehouse {path} is in use by another process (another `eim run`?); "
                 "wait for it to finish and try again"
@@ -106,7 +111,7 @@ def connect_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as error:
-        if "lock" in str(error).lower():
+        if is_locked(error):
             raise
         raise damaged(path, error) from None
     try:

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,82 +200,57 @@ def build_edition(
             read = _read_pinned(paths, period, pinned, con)
             # A jump in the newest period says nothing about a backfilled month.
             blockers = quality_blockers(con) if period == latest else []
-    except BaseException:
-        pinned.unlink(missing_ok=True)
-        raise
+        with _disk_errors_as_publish_errors(period):
+            paths.edition_dir(period).mkdir(parents=True, exist_ok=True)
+            existing = [m for m in published_manifests(paths) if m["period"] != period]
+            number = 1 + sum(1 for m in existing if m["period"] < period)
+            reasons = sorted(
+                dict.fromkeys(gate(read.edition, today, check_freshness=period == latest) + blockers)
+            )
+            manifest = {
+                "period": period,
+                "edition": number,
+                "published_on": today.isoformat(),
+                "next_edition": next_edition.isoformat() if next_edition else None,
+                "snapshot_sha256": read.edition.snapshot_sha256,
+                "pinned_at": dt.datetime.now(dt.UTC).isoformat(),
+                "demo": demo,
+                "forced": bool(reasons) and force,
+                "gate_reasons": reasons,
+                "contact": contact,
+                "published": not reasons or force,
+            }
+            content = _content(paths, period, manifest, read)
+            files = render_files(content)
+            if reasons and not force:
+                drafts = paths.drafts(period)
+                shutil.rmtree(drafts, ignore_errors=True)
+                _write_folder(drafts, files)
+                os.replace(pinned, drafts / "snapshot.duckdb")
+                (drafts / "REASONS.txt").write_text("Not published:\n" + "".join(f"- {r}\n" for r in reasons))
+                write_atomically(paths.edition_dir(period) / "draft-manifest.json", _dump(manifest))
+                return EditionResult(period, False, drafts, reasons, content)
+            link = _swap_into_site(paths, period, files)
+            os.replace(pinned, paths.pinned(period))
+            write_atomically(paths.manifest(period), _dump(manifest))
+            shutil.rmtree(paths.drafts(period), ignore_errors=True)
+            write_site_index(paths, site_url)
+            return EditionResult(period, True, link, reasons, content)
+    finally:
+        pinned.unlink(missing_ok=True)  # moved into place already when the build was published or kept
+
+
+@contextmanager
+def _disk_errors_as_publish_errors(period: str) -> Iterator[None]:
+    """A write that fails (a full disk) as one PublishError naming the file."""
     try:
-        return _publish_or_keep_draft(
-            paths,
-            period,
-            latest,
-            pinned,
-            read,
-            blockers,
-            today=today,
-            next_edition=next_edition,
-            demo=demo,
-            force=force,
-            contact=contact,
-            site_url=site_url,
-        )
+        yield
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
         raise PublishError(
             f"could not write edition {period}: {error.strerror or error}{where}. An edition goes on the "
             "site whole or not at all: free some space and run `eim bulletin` again"
         ) from None
-    finally:
-        pinned.unlink(missing_ok=True)  # gone already when the build was published or kept
-
-
-def _publish_or_keep_draft(
-    paths: Paths,
-    period: str,
-    latest: str,
-    pinned: Path,
-    read: _Pinned,
-    blockers: list[str],
-    *,
-    today: dt.date,
-    next_edition: dt.date | None,
-    demo: bool,
-    force: bool,
-    contact: str | None,
-    site_url: str | None,
-) -> EditionResult:
-    paths.edition_dir(period).mkdir(parents=True, exist_ok=True)
-    existing = [m for m in published_manifests(paths) if m["period"] != period]
-    number = 1 + sum(1 for m in existing if m["period"] < period)
-    reasons = sorted(dict.fromkeys(gate(read.edition, today, check_freshness=period == latest) + blockers))
-    manifest = {
-        "period": period,
-        "edition": number,
-        "published_on": today.isoformat(),
-        "next_edition": next_edition.isoformat() if next_edition else None,
-        "snapshot_sha256": read.edition.snapshot_sha256,
-        "pinned_at": dt.datetime.now(dt.UTC).isoformat(),
-        "demo": demo,
-        "forced": bool(reasons) and force,
-        "gate_reasons": reasons,
-        "contact": contact,
-        "published": not reasons or force,
-    }
-    content = _content(paths, period, manifest, read)
-    files = render_files(content)
-    if reasons and not force:
-        drafts = paths.drafts(period)
-        shutil.rmtree(drafts, ignore_errors=True)
-        _write_folder(drafts, files)
-        os.replace(pinned, drafts / "snapshot.duckdb")
-        (drafts / "REASONS.txt").write_text("Not published:\n" + "".join(f"- {r}\n" for r in reasons))
-        write_atomically(paths.edition_dir(period) / "draft-manifest.json", _dump(manifest))
-        return EditionResult(period, False, drafts, reasons, content)
-    link = _swap_into_site(paths, period, files)
-    os.replace(pinned, paths.pinned(period))
-    write_atomically(paths.manifest(period), _dump(manifest))
-    shutil.rmtree(paths.drafts(period), ignore_errors=True)
-    write_site_index(paths, site_url)
-    return EditionResult(period, True, link, reasons, content)
 
 
 def rebuild_edition(data_dir: Path, period: str) -> dict[str, str]:

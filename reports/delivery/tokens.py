@@ -10,8 +10,9 @@ or when the secret that signed it is retired: to rotate, set the new secret as
 EIM_UNSUBSCRIBE_SECRET and list the old one in EIM_UNSUBSCRIBE_PREVIOUS_SECRETS, which are accepted
 for verification only; drop an old secret once no message signed with it should still be acted on.
 
-Links sent before references existed carry the address itself (`make_legacy_token`'s form, context
-v1); they are still accepted, so that those messages can unsubscribe too, and never made again.
+Links sent before references existed carry the address itself:
+    base64url(address) "." base64url(HMAC-SHA256(secret, "eim-unsubscribe-v1\0" + address))
+They are still accepted, so that those messages can unsubscribe too, and never made again.
 """
 
 from __future__ import annotations
@@ -67,12 +68,6 @@ def make_token(ref: str, secret: str) -> str:
     if not REF_RE.fullmatch(ref):
         raise ValueError("not a subscriber reference")
     return f"{ref}.{_b64(_signature(secret, TOKEN_CONTEXT, ref))}"
-
-
-def make_legacy_token(email: str, secret: str) -> str:
-    """The form of the links sent before references existed (tests use it to check they still work)."""
-    address = normalise_address(email)
-    return f"{_b64(address.encode())}.{_b64(_signature(secret, LEGACY_CONTEXT, address))}"
 
 
 def _split(token: str) -> tuple[str, bytes]:

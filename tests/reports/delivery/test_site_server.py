@@ -15,7 +15,7 @@ import pytest
 from reports.delivery.mail import send_edition
 from reports.delivery.site_server import make_server
 from reports.delivery.subscribers import SubscriberStore
-from reports.delivery.tokens import make_legacy_token, make_token
+from reports.delivery.tokens import make_token
 from tests.reports.delivery import test_mail as mail_tests
 from tests.reports.delivery.test_mail import (
     FAST,
@@ -28,6 +28,7 @@ from tests.reports.delivery.test_mail import (
     publish_next_edition,
     start_smtp,
 )
+from tests.reports.delivery.test_tokens import make_legacy_token
 
 # Fixtures shared with the mail tests.
 published = mail_tests.published
