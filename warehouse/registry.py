@@ -54,6 +54,15 @@ class Indicator(BaseModel):
     levels: tuple[Level, ...]
     definition: str
     caveats: tuple[str, ...] = ()
+    # Each of `datasets_in_order()`'s sources as its publisher names it (from `source_names`).
+    source_names: tuple[str, ...] = ()
+    # A sample survey's estimate: a change is described as a rise or fall only when significant.
+    survey: bool = False
+    # Whether a rank among areas says anything; None means yes except for counts and ranks, whose
+    # size only reflects an area's population (or is itself a rank).
+    ranked: bool | None = None
+    # The month a year of the indicator starts: 4 for April-to-March years.
+    year_starts: int = Field(default=1, ge=1, le=12)
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
@@ -66,7 +75,19 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.id}: only a ratio can be computed without a source series")
         if (self.aggregation == "weighted_mean") != (self.weight is not None):
             raise ValueError(f"{self.id}: a weighted mean, and only a weighted mean, needs a weight")
+        if len(self.source_names) != len(self.datasets_in_order()):
+            raise ValueError(f"{self.id}: source_names lacks a name for one of {self.datasets_in_order()}")
         return self
+
+    def datasets_in_order(self) -> tuple[str, ...]:
+        """The datasets it is drawn from: its own series's, then the numerator's and the
+        denominator's (or weight's), each once."""
+        refs = (self.source, self.numerator, self.denominator or self.weight)
+        return tuple(dict.fromkeys(ref.dataset for ref in refs if ref is not None))
+
+    @property
+    def is_ranked(self) -> bool:
+        return self.ranked if self.ranked is not None else self.unit not in ("count", "rank")
 
     def datasets(self) -> set[str]:
         refs = (self.source, self.numerator, self.denominator, self.weight)
@@ -79,11 +100,23 @@ def load_registry() -> dict[str, Indicator]:
     text = REGISTRY.read_text(encoding="utf-8")
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
+        names = raw["source_names"]
         return {
-            key: Indicator.model_validate({"id": key, **entry}) for key, entry in raw["indicators"].items()
+            key: Indicator.model_validate({"id": key, **entry, "source_names": _names(entry, names)})
+            for key, entry in raw["indicators"].items()
         }
     except (KeyError, TypeError, ValidationError) as error:
         raise RegistryError(f"indicator registry is malformed:\n{error}") from None
+
+
+def _names(entry: dict, names: dict[str, str]) -> tuple[str, ...]:
+    """The publisher's names of an entry's datasets, in `Indicator.datasets_in_order()`'s order."""
+    refs = (entry.get("source"), entry.get("numerator"), entry.get("denominator") or entry.get("weight"))
+    datasets = dict.fromkeys(ref["dataset"] for ref in refs if isinstance(ref, dict) and "dataset" in ref)
+    missing = [d for d in datasets if d not in names]
+    if missing:
+        raise KeyError(f"source_names has no name for dataset {', '.join(missing)}")
+    return tuple(names[d] for d in datasets)
 
 
 def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator]) -> None:
@@ -115,6 +148,10 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
             ind.definition,
             list(ind.caveats),
             ind.phrase,
+            list(ind.source_names),
+            ind.survey,
+            ind.is_ranked,
+            ind.year_starts,
         ]
         for ind in registry.values()
     ]

@@ -89,12 +89,18 @@ WHITE = "#FFFFFF"
 # 1 pt of the figure = 1 px of the SVG as displayed (the figure is 600 pt wide and shown 600 px wide);
 # the PNG is the same figure at 2x (1200 px wide).
 WIDTH_PX = 600
-LINE_HEIGHT_PX = 360
-BAR_ROW_PX = 30
+# The narrow layout, for a phone: drawn at the width it is shown (a 375 px screen less its margins),
+# so its text is shown at FONT_SIZE px instead of being scaled down to ~7 px.
+NARROW_WIDTH_PX = 340
+LINE_HEIGHT_PX = 300
+NARROW_LINE_HEIGHT_PX = 240
+BAR_ROW_PX = 26
+NARROW_BAR_ROW_PX = 22
 BAR_EXTRA_PX = 56
 PNG_DPI = 144  # 72 pt per inch x 2
 FONT_SIZE = 13
 LABEL_WRAP = 18  # characters per line of a direct label
+NARROW_LABEL_WRAP = 11
 SVG_FONT_FAMILY = "Arial, 'Helvetica Neue', Helvetica, 'DejaVu Sans', sans-serif"
 HASH_SALT = "wm-economic-impact-monitor"
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
@@ -121,6 +127,11 @@ class ChartSpec:
     data: pd.DataFrame
     highlight: str | None = None
     source: str = ""
+    width: int = WIDTH_PX  # as displayed, in px: WIDTH_PX, or NARROW_WIDTH_PX for a phone
+
+    @property
+    def narrow(self) -> bool:
+        return self.width < WIDTH_PX
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,7 @@ def _line_alt(spec: ChartSpec) -> str:
             a, b = _published(first_v, spec.decimals), _published(last_v, spec.decimals)
             direction = "up from" if b > a else "down from" if b < a else "unchanged from"
             sentence += f", {direction} {_show(first_v, spec)} in {first_x}"
+        sentence += _turning_point(present, spec)
         parts.append(sentence + ".")
         gaps = [x for _, x, v in points if v is None]
         absent = {x for _, x in periods} - {x for _, x, _ in points}
@@ -279,6 +291,22 @@ def _line_alt(spec: ChartSpec) -> str:
             ordered = [x for _, x in periods if x in set(gaps)]
             parts.append(f"{name} is missing for {_join(ordered)}.")
     return " ".join(parts)
+
+
+def _turning_point(present: list[tuple[str, float]], spec: ChartSpec) -> str:
+    """', peaking at 8.9% in May 2020' (or 'with a low of ...') when the series' highest (lowest)
+    printed value lies strictly above (below) both its first and its last."""
+    if len(present) < 3:
+        return ""
+    printed = [(x, v, _published(v, spec.decimals)) for x, v in present]
+    ends = (printed[0][2], printed[-1][2])
+    top = max(printed[1:-1], key=lambda p: p[2])
+    bottom = min(printed[1:-1], key=lambda p: p[2])
+    if top[2] > max(ends):
+        return f", peaking at {_show(top[1], spec)} in {top[0]}"
+    if bottom[2] < min(ends):
+        return f", with a low of {_show(bottom[1], spec)} in {bottom[0]}"
+    return ""
 
 
 def _bar_alt(spec: ChartSpec) -> str:
@@ -430,16 +458,51 @@ def _nice_limits(lo: float, hi: float) -> tuple[float, float]:
     return float(min(ticks[0], lo)), float(max(ticks[-1], hi))
 
 
-def _new_figure(height_px: int) -> Figure:
-    fig = Figure(figsize=(WIDTH_PX / 72, height_px / 72), dpi=72, facecolor=WHITE)
+def _new_figure(width_px: int, height_px: int) -> Figure:
+    fig = Figure(figsize=(width_px / 72, height_px / 72), dpi=72, facecolor=WHITE)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _x_tick_positions(n: int, most: int) -> list[int]:
-    """Indices of period ticks: always the latest, then every `step` back."""
-    step = max(1, math.ceil(n / max(1, most)))
-    return sorted(range(n - 1, -1, -step))
+_MONTH_LABEL = re.compile(r"^(?P<month>[A-Z][a-z]+) (?P<year>\d{4})$")
+
+
+def _short_month(label: str) -> str:
+    """'October 2026' -> 'Oct 2026'; any other label as it is."""
+    match = _MONTH_LABEL.match(label)
+    return f"{match['month'][:3]} {match['year']}" if match else label
+
+
+def time_ticks(labels: list[str], axes_px: float) -> list[tuple[int, str]]:
+    """(index, text) of the period axis's ticks, for a plot `axes_px` wide: the first and the last
+    period always ('Jan 2020', 'Oct 2026'), and between them year starts labelled by year (quarter
+    starts, labelled by month, over two years or less), every one if they fit without touching,
+    else every second, third... Non-monthly axes take every period that fits the same way."""
+    n = len(labels)
+    if n == 1:
+        return [(0, _short_month(labels[0]))]
+    months = [_MONTH_LABEL.match(label) for label in labels]
+    ends = [(0, _short_month(labels[0])), (n - 1, _short_month(labels[-1]))]
+    if all(months):
+        starts = ("January", "April", "July", "October") if n <= 25 else ("January",)
+        inner = [(i, _short_month(labels[i]) if n <= 25 else months[i]["year"]) for i in range(1, n - 1)
+                 if months[i]["month"] in starts]
+    else:
+        inner = [(i, labels[i]) for i in range(1, n - 1)]
+    per_period = axes_px / (n - 1)
+
+    def fits(ticks: list[tuple[int, str]]) -> bool:
+        spans = [(i * per_period, len(text) * FONT_SIZE * 0.62) for i, text in ticks]
+        return all(b[0] - a[0] >= (a[1] + b[1]) / 2 + 10 for a, b in zip(spans, spans[1:], strict=False))
+
+    for step in range(1, len(inner) + 1):
+        ticks = [ends[0], *inner[step - 1 :: step], ends[1]]
+        if fits(ticks):
+            return ticks
+        # Dropping the tick nearest the last period may be all it takes.
+        if len(ticks) > 2 and fits(ticks[:-2] + ticks[-1:]):
+            return ticks[:-2] + ticks[-1:]
+    return ends
 
 
 def _spread(ys: list[float], gaps: list[float]) -> list[float]:
@@ -475,7 +538,8 @@ def _place_axes(fig: Figure, ax, *, left: float, right: float, bottom: float, to
 
 
 def _draw_line(spec: ChartSpec) -> Figure:
-    fig = _new_figure(LINE_HEIGHT_PX)
+    width, height = spec.width, NARROW_LINE_HEIGHT_PX if spec.narrow else LINE_HEIGHT_PX
+    fig = _new_figure(width, height)
     ax = fig.add_axes((0.1, 0.1, 0.7, 0.85))
     renderer = fig.canvas.get_renderer()
     periods = _periods(spec)
@@ -522,7 +586,7 @@ def _draw_line(spec: ChartSpec) -> Figure:
         ends.append((last, float(ys[last])))
         labels.append(
             ax.annotate(
-                textwrap.fill(name, LABEL_WRAP),
+                textwrap.fill(name, NARROW_LABEL_WRAP if spec.narrow else LABEL_WRAP),
                 xy=(last, float(ys[last])),
                 xytext=(8, 0),
                 textcoords="offset points",
@@ -543,17 +607,25 @@ def _draw_line(spec: ChartSpec) -> Figure:
     # Margins: y tick labels on the left, direct labels on the right, one line of period labels below.
     left = _width(ax.get_yticklabels(), renderer) + 10
     label_space = max((_width([t], renderer) + 8 for t in labels), default=0.0)
-    right = max(12.0, label_space - (WIDTH_PX - left) * 0.3 / (len(periods) + 0.6) + 6)
+    right = max(12.0, label_space - (width - left) * 0.3 / (len(periods) + 0.6) + 6)
     bottom = FONT_SIZE * 1.3 + 14
     _place_axes(fig, ax, left=left, right=right, bottom=bottom, top=FONT_SIZE)
-    # As many period labels as fit across the plot.
-    axes_px = ax.get_position().width * WIDTH_PX
-    label_px = max(len(x) for _, x in periods) * FONT_SIZE * 0.62 + 18
-    ticks = _x_tick_positions(len(periods), int(axes_px // label_px))
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FixedFormatter([periods[i][1] for i in ticks]))
+    # The first and last periods, and as many year (or quarter) starts between as fit.
+    axes_px = ax.get_position().width * width
+    ticks = time_ticks([x for _, x in periods], axes_px)
+    ax.xaxis.set_major_locator(FixedLocator([i for i, _ in ticks]))
+    ax.xaxis.set_major_formatter(FixedFormatter([text for _, text in ticks]))
+    # No period label may run off the image: widen the margins to hold the first and the last.
+    tick_labels = ax.get_xticklabels()
+    first_label, last_label = tick_labels[0], tick_labels[-1]
+    overflow_right = last_label.get_window_extent(renderer).x1 - (width - 2)
+    overflow_left = 2 - first_label.get_window_extent(renderer).x0
+    if overflow_right > 0 or overflow_left > 0:
+        right += max(0.0, overflow_right)
+        left += max(0.0, overflow_left)
+        _place_axes(fig, ax, left=left, right=right, bottom=bottom, top=FONT_SIZE)
     # Direct labels nudged apart where they would overlap, now that the plot height is known.
-    per_px = (hi - lo) / (ax.get_position().height * LINE_HEIGHT_PX)
+    per_px = (hi - lo) / (ax.get_position().height * height)
     gaps = [(t.get_text().count("\n") + 1) * FONT_SIZE * 1.2 * per_px for t in labels]
     for text, (last, _), y_label in zip(labels, ends, _spread([y for _, y in ends], gaps), strict=True):
         text.xy = (last, y_label)
@@ -562,7 +634,8 @@ def _draw_line(spec: ChartSpec) -> Figure:
 
 def _draw_bar(spec: ChartSpec) -> Figure:
     cats = _categories(spec)
-    fig = _new_figure(BAR_EXTRA_PX + BAR_ROW_PX * len(cats))
+    row = NARROW_BAR_ROW_PX if spec.narrow else BAR_ROW_PX
+    fig = _new_figure(spec.width, BAR_EXTRA_PX + row * len(cats))
     ax = fig.add_axes((0.3, 0.1, 0.6, 0.85))
     renderer = fig.canvas.get_renderer()
     colours = series_colours(spec)
@@ -571,6 +644,7 @@ def _draw_bar(spec: ChartSpec) -> Figure:
     lo, hi = min([0.0, *values]), max([0.0, *values])
     if lo == hi:
         hi = 1.0
+    lo, hi = _nice_limits(lo, hi)  # the axis's last tick at or beyond the largest bar
     value_labels = []
     for i, (x, v) in enumerate(cats):
         if v is None:
@@ -673,8 +747,8 @@ def _finish_svg(raw: str, spec: ChartSpec, alt: str) -> str:
     if not (width and height):
         raise RuntimeError("unexpected SVG header from matplotlib")
     w, h = float(width.group(1)), float(height.group(1))
-    scale = WIDTH_PX / w
-    opening = opening.replace(width.group(0), f'width="{WIDTH_PX}"')
+    scale = spec.width / w
+    opening = opening.replace(width.group(0), f'width="{spec.width}"')
     opening = opening.replace(height.group(0), f'height="{round(h * scale):d}"')
     opening += (
         f' id="{root}" role="img" aria-labelledby="{spec.id}-title {spec.id}-desc"'

@@ -7,16 +7,16 @@ one with its indicator, area, period, unit, source dataset and vintage.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
+from reports.bulletin import compare, narrative
 from reports.bulletin import format as fmt
-from reports.bulletin import narrative
-from reports.bulletin.charts import ChartSpec, RenderedChart, render_chart
-from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, IndicatorMeta
-from reports.bulletin.quotes import Ledger, period_text
+from reports.bulletin.charts import NARROW_WIDTH_PX, ChartSpec, RenderedChart, render_chart
+from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, Figure, IndicatorMeta
+from reports.bulletin.quotes import Ledger
 
 TITLE = "Economic Impact Monitor"
 UNCERTAINTY_LINE = (
@@ -74,15 +74,54 @@ PUBLISHER_NAMES = {
 }
 # What each section charts: (indicator, chart kind, which areas).
 SECTION_CHARTS = {
-    "labour_market": [("claimant_rate", "line", "comparators"), ("employment_rate", "bar", "bulletin")],
-    "pay": [("median_pay_residence", "bar", "bulletin")],
-    "business": [("enterprises_per_10000", "bar", "bulletin"), ("online_job_adverts", "line", "region")],
+    "labour_market": [("claimant_rate", "line", "comparators")],
+    "pay": [("median_pay_residence", "bar", "combined_authorities")],
+    "business": [("online_job_adverts", "line", "region")],
     "output": [("gdp_per_head", "bar", "regions")],
-    "prices": [("cpi_annual_rate", "line", "uk"), ("house_price_annual_change", "line", "comparators")],
+    "prices": [("cpi_annual_rate", "line", "uk")],
     "levelling_up": [("luf_allocation_per_head", "bar", "councils")],
 }
-# Indicators with a table in their section: those that exist for councils or the focus area.
+# The headline dashboard, by topic: (indicator, the row's short name). The figure shown is the focus
+# area's, else its region's (GDP per head, job adverts), else the UK's (inflation).
+DASHBOARD = {
+    "labour_market": (
+        ("claimant_rate", "Claimant rate"),
+        ("claimant_count", "Claimants"),
+        ("youth_claimant_rate", "Youth claimant rate, 18 to 24"),
+        ("employment_rate", "Employment rate, 16 to 64"),
+        ("unemployment_rate", "Unemployment rate"),
+        ("inactivity_rate", "Inactivity rate, 16 to 64"),
+    ),
+    "pay": (
+        ("median_pay_residence", "Median weekly pay, residents"),
+        ("median_pay_workplace", "Median weekly pay, workplace"),
+    ),
+    "business": (
+        ("enterprises_per_10000", "Enterprises per 10,000 residents"),
+        ("jobs_density", "Jobs density"),
+        ("online_job_adverts", "Online job adverts (February 2020 = 100)"),
+    ),
+    "output": (("gdp_per_head", "GDP per head"),),
+    "prices": (
+        ("cpi_annual_rate", "CPI inflation"),
+        ("average_house_price", "Average house price"),
+        ("house_price_annual_change", "House prices, annual change"),
+    ),
+    "levelling_up": (("life_satisfaction", "Life satisfaction, out of 10"),),
+}
+# Each section's one compact table: its lead indicator for the councils, the focus area and the UK.
+LEAD_INDICATOR = {
+    "labour_market": "claimant_rate",
+    "pay": "median_pay_residence",
+    "business": "enterprises_per_10000",
+    "prices": "average_house_price",
+}
+# Indicators with a table in the annex: those that exist for councils or the focus area.
 TABLE_LEVELS = {"council", "combined_authority"}
+# The one-off reference figures are in the Levelling Up Fund table, not a table of their own.
+REFERENCE_ONLY = ("luf_priority_category", "imd_rank")
+COMPUTED_MARK = "†"
+COMPUTED_NOTE = f"{COMPUTED_MARK} Calculated by this monitor from its councils' figures."
 
 
 @dataclass
@@ -101,11 +140,18 @@ class BuildInfo:
 
 @dataclass
 class Table:
+    """A table as every renderer reads it. A row is {"area": row heading, "focus": bool, "cells":
+    [str, ...]}, or {"group": heading} to open a group of rows (the dashboard's topics)."""
+
     id: str
     caption: str
-    indicator: IndicatorMeta
     columns: list[str]
-    rows: list[dict]  # {"area": name, "focus": bool, "cells": [str, ...]}
+    rows: list[dict]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def body_rows(self) -> list[dict]:
+        return [row for row in self.rows if "group" not in row]
 
 
 @dataclass
@@ -113,6 +159,7 @@ class Chart:
     number: int
     spec: ChartSpec
     rendered: RenderedChart
+    narrow: RenderedChart
     source: str
 
 
@@ -122,6 +169,12 @@ class Section:
     heading: str
     reading: list[str]
     charts: list[Chart]
+    table: Table | None
+
+
+@dataclass
+class AnnexGroup:
+    heading: str
     tables: list[Table]
 
 
@@ -131,9 +184,9 @@ class Content:
     edition: EditionData
     info: BuildInfo
     main_points: list[str]
+    dashboard: Table | None
     sections: list[Section]
-    levelling_up_metrics: Table | None
-    funding_table: Table | None
+    annex: list[AnnexGroup]
     changes: dict[str, list[str]]
     sources: list[dict]
     glossary: tuple[tuple[str, str], ...]
@@ -143,11 +196,11 @@ class Content:
     def period_label(self) -> str:
         return fmt.period_label(self.edition.period)
 
-    def tables_of(self, section: Section) -> list[Table]:
-        """The tables a section shows, in order: the levelling-up section leads with the mission
-        metrics and the funding table."""
-        extra = [self.levelling_up_metrics, self.funding_table] if section.id == "levelling_up" else []
-        return [table for table in extra if table is not None] + section.tables
+    @property
+    def tables(self) -> list[Table]:
+        """Every table of the edition, in the order it prints them (each has a CSV download)."""
+        shown = [self.dashboard] + [s.table for s in self.sections]
+        return [t for t in shown if t is not None] + [t for group in self.annex for t in group.tables]
 
     def sidecar(self) -> dict:
         """The machine-readable edition: every number quoted, with its source and vintage."""
@@ -172,37 +225,182 @@ def _date_words(day: dt.date) -> str:
     return f"{day.day} {fmt.MONTHS[day.month - 1]} {day.year}"
 
 
-def _table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) -> Table | None:
+def _value_cell(ledger: Ledger, figure: Figure) -> str:
+    mark = COMPUTED_MARK if figure.basis == "computed" and figure.area.level != "council" else ""
+    return ledger.value(figure) + mark
+
+
+SIGNIFICANT_MARK = "*"
+SIGNIFICANCE_NOTE = (
+    f"Survey estimates: a change on the year marked {SIGNIFICANT_MARK} is statistically significant "
+    "(beyond its 95% confidence interval); an unmarked one is not, or has no interval."
+)
+
+
+def _year_cell(ledger: Ledger, figure: Figure, *, in_words: bool = False) -> str:
+    """The change on the year as printed. A survey change says whether it is significant: in words
+    (the dashboard, one row per indicator) or, in a table of one indicator, marked * when it is."""
+    if figure.change_year is None:
+        return fmt.MISSING
+    text = ledger.signed(figure, "change_year")
+    if figure.indicator.unit == "count" and figure.change_year_pct is not None:
+        text += f" ({ledger.percent(figure, 'change_year_pct')})"
+    if figure.indicator.survey and in_words and figure.significant_year is False:
+        text += ", not significant"
+    elif figure.indicator.survey and not in_words and figure.significant_year is True:
+        text += SIGNIFICANT_MARK
+    return text
+
+
+def _notes(figures: list[Figure]) -> list[str]:
+    """The notes a one-indicator table needs: the monitor's own figures, survey significance."""
+    notes = []
+    if any(f.basis == "computed" and f.area.level != "council" for f in figures):
+        notes.append(COMPUTED_NOTE)
+    if any(f.indicator.survey for f in figures):
+        notes.append(SIGNIFICANCE_NOTE)
+    return notes
+
+
+def _since_feb2020(indicator: IndicatorMeta) -> bool:
+    """The change since February 2020 is shown for the monthly labour-market indicators."""
+    return indicator.section == "labour_market" and indicator.cadence == "monthly"
+
+
+def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
+    """One row per headline indicator, by topic: the latest figure, its change on the year, the UK,
+    the gap, the rank among the combined authorities (or regions) and the change since February 2020."""
+    rows: list[dict] = []
+    computed = False
+    for section_id, heading in SECTIONS:
+        group: list[dict] = []
+        for indicator_id, label in DASHBOARD.get(section_id, ()):
+            if indicator_id not in edition.indicators:
+                continue
+            figure = next(
+                (
+                    f
+                    for area in (edition.focus, edition.region, edition.uk)
+                    if (f := edition.figure(indicator_id, area.code)) is not None
+                ),
+                None,
+            )
+            if figure is None:
+                continue
+            computed |= figure.basis == "computed"
+            is_uk = figure.area.code == edition.uk.code
+            gap = compare.gap_to_uk(figure)
+            rank = compare.rank(edition, figure)
+            name = label if figure.area.code == edition.focus.code else f"{label} ({figure.area.label})"
+            group.append(
+                {
+                    "area": name,
+                    "focus": False,
+                    "cells": [
+                        compare.period_label(figure, article=False),
+                        _value_cell(ledger, figure),
+                        _year_cell(ledger, figure, in_words=True),
+                        "" if is_uk or figure.uk_value is None else ledger.other(figure, "uk_value", figure.uk_value),
+                        "" if is_uk or gap is None else ledger.signed(figure, "gap_uk", gap),
+                        ledger.rank(figure, rank, short=True) if rank else "",
+                        ledger.signed(figure, "change_since_feb2020")
+                        if _since_feb2020(figure.indicator) and figure.change_since_feb2020 is not None
+                        else "",
+                    ],
+                }
+            )
+        if group:
+            rows += [{"group": heading}, *group]
+    if not rows:
+        return None
+    notes = [
+        "Rank: among the English mayoral combined authorities (for a region, among the UK countries "
+        "and regions), from the nearer end. Gaps and ranks compare values as printed. Counts are not "
+        "ranked: their size reflects an area's population.",
+        "Not significant: a survey estimate's change within its 95% confidence interval.",
+    ]
+    if computed:
+        notes.insert(0, COMPUTED_NOTE)
+    return Table(
+        id="table-dashboard",
+        caption=f"Headline indicators for the {edition.focus.label} area, latest period",
+        columns=[
+            "Indicator",
+            "Period",
+            "Latest",
+            "Change on the year",
+            "UK",
+            "Gap to the UK",
+            "Rank",
+            "Since Feb 2020",
+        ],
+        rows=rows,
+        notes=notes,
+    )
+
+
+def _lead_table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) -> Table | None:
+    """A section's compact table: the lead indicator for the focus area, its councils and the UK."""
+    areas = [edition.focus, *edition.councils, edition.uk]
+    figures = [(a, edition.figure(indicator.id, a.code)) for a in areas]
+    shown = [f for _, f in figures if f is not None]
+    if not shown:
+        return None
+    monthly = _since_feb2020(indicator)
     rows = []
+    for area, figure in figures:
+        if figure is None:
+            cells = [fmt.MISSING] * 3
+        else:
+            gap = compare.gap_to_uk(figure)
+            last = (
+                ledger.signed(figure, "change_since_feb2020")
+                if monthly and figure.change_since_feb2020 is not None
+                else ""
+                if monthly or area.code == edition.uk.code or gap is None
+                else ledger.signed(figure, "gap_uk", gap)
+            )
+            cells = [_value_cell(ledger, figure), _year_cell(ledger, figure), last]
+        rows.append({"area": area.label, "focus": area.code == edition.focus.code, "cells": cells})
+    period = compare.period_label(shown[0], article=False)
+    count = narrative.count_words(len(edition.councils))
+    return Table(
+        id=f"table-{indicator.id.replace('_', '-')}-councils",
+        caption=f"{indicator.title}, {period}: the {count} councils, the {edition.focus.label} area and the UK",
+        columns=["Area", "Latest", "Change on the year", "Since Feb 2020" if monthly else "Gap to the UK"],
+        rows=rows,
+        notes=_notes(shown),
+    )
+
+
+def _table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) -> Table | None:
+    """An annex table: the indicator for every area the edition shows."""
+    monthly = indicator.cadence == "monthly"
+    rows, shown = [], []
     for area in edition.bulletin_areas:
-        figure = edition.figures.get((indicator.id, area.code))
         if area.level not in indicator.levels:
             continue
-        if figure is None:
-            rows.append({"area": area.name, "focus": area == edition.focus, "cells": [fmt.MISSING] * 5})
+        figure = edition.figures.get((indicator.id, area.code))
+        width = 5 if monthly else 4
+        if figure is None or figure.value is None:
+            rows.append({"area": area.name, "focus": area == edition.focus, "cells": [fmt.MISSING] * width})
             continue
-        missing = figure.value is None
-        rows.append(
-            {
-                "area": area.name,
-                "focus": area.code == edition.focus.code,
-                "cells": [
-                    period_text(figure) if not missing else fmt.MISSING,
-                    ledger.value(figure),
-                    fmt.MISSING if missing else ledger.signed(figure, "change_period"),
-                    fmt.MISSING if missing else ledger.signed(figure, "change_year"),
-                    ledger.rank(figure) if figure.rank is not None else "",
-                ],
-            }
-        )
+        shown.append(figure)
+        rank = compare.rank(edition, figure)
+        cells = [compare.period_label(figure, article=False), _value_cell(ledger, figure)]
+        if monthly:
+            cells.append(ledger.signed(figure, "change_period") if figure.change_period is not None else fmt.MISSING)
+        cells += [_year_cell(ledger, figure), ledger.rank(figure, rank, short=True) if rank else ""]
+        rows.append({"area": area.name, "focus": area.code == edition.focus.code, "cells": cells})
     if not any(row["cells"][1] != fmt.MISSING for row in rows):
         return None
+    columns = ["Area", "Period", "Latest", *(["Change on the month"] if monthly else []), "Change on the year", "Rank"]
     return Table(
         id=f"table-{indicator.id.replace('_', '-')}",
         caption=f"{indicator.title}: the {edition.focus.label} area, its councils and comparators",
-        indicator=indicator,
-        columns=["Area", "Period", "Latest", "Change on period", "Change on year", "Rank"],
+        columns=columns,
         rows=rows,
+        notes=_notes(shown),
     )
 
 
@@ -211,6 +409,7 @@ def _chart_areas(edition: EditionData, which: str) -> list[AreaMeta]:
         "comparators": [edition.focus, edition.region, edition.uk],
         "bulletin": [a for a in edition.bulletin_areas if a.level not in ("country",)],
         "councils": edition.councils,
+        "combined_authorities": edition.combined_authorities,
         "regions": edition.regions,
         "region": [edition.region, edition.uk],
         "uk": [edition.uk],
@@ -221,7 +420,7 @@ def _chart(
     edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str, cache: Path | None
 ) -> Chart | None:
     areas = _chart_areas(edition, which)
-    if which != "regions":  # the 12 UK regions include Wales, Scotland and Northern Ireland
+    if which not in ("regions", "combined_authorities"):  # the UK regions include the nations
         areas = [a for a in areas if a.level in indicator.levels]
     focus = edition.region if which in ("regions", "region") else edition.focus
     if which == "uk":
@@ -240,13 +439,15 @@ def _chart(
         data = pd.DataFrame(rows, columns=["series", "x", "x_order", "value"])
         latest = {a.label: edition.figure(indicator.id, a.code) for a in areas}
         first, last = fmt.period_label(periods[0]), fmt.period_label(periods[-1])
-        subtitle = f"{indicator.title}, {', '.join(a.label for a in areas)}, {first} to {last}"
+        subtitle = f"{indicator.title}, {first} to {last}"
         title = _line_title(indicator, focus, latest, edition)
     else:
         figures = [(a, edition.figure(indicator.id, a.code)) for a in areas]
         figures = [(a, f) for a, f in figures if f is not None or a.level == "council"]
         if not any(f for _, f in figures):
             return None
+        # Largest first, so the bars read as the ranking; missing ones last.
+        figures.sort(key=lambda pair: (pair[1] is None, -(pair[1].value if pair[1] else 0)))
         data = pd.DataFrame(
             [
                 {"x": a.label, "x_order": n, "value": f.value if f else None}
@@ -256,7 +457,12 @@ def _chart(
         )
         shown = [f for _, f in figures if f]
         periods = sorted({f.period for f in shown})
-        subtitle = f"{indicator.title}, {period_text(shown[-1]) if len(periods) == 1 else ', '.join(periods)}"
+        when = (
+            compare.period_label(shown[-1], article=False)
+            if len(periods) == 1
+            else ", ".join(compare.period_label(f, article=False) for f in {f.period: f for f in shown}.values())
+        )
+        subtitle = f"{indicator.title}, {when}"
         top = max(shown, key=lambda f: f.value)
         title = f"{top.area.label} has the highest {indicator.phrase} of the areas shown"
     spec = ChartSpec(
@@ -269,8 +475,9 @@ def _chart(
         data=data,
         highlight=focus.label if focus.label in set(data["series" if kind == "line" else "x"]) else None,
     )
-    source = f"Source: {', '.join(_source_name(edition, d) for d in indicator.datasets)}"
-    return Chart(number, spec, render_chart(spec, cache), source)
+    narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
+    source = f"Source: {indicator.source_name}"
+    return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source)
 
 
 def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition: EditionData) -> str:
@@ -280,12 +487,6 @@ def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition
         return f"{name} over time"
     side = "above" if mine.value > uk.value else "below" if mine.value < uk.value else "level with"
     return f"The {focus.label}'s {indicator.phrase} is {side} the UK's"
-
-
-def _source_name(edition: EditionData, dataset: str) -> str:
-    source = edition.sources.get(dataset)
-    publisher = PUBLISHER_NAMES.get(source.publisher, source.publisher) if source else "unknown"
-    return f"{publisher} ({dataset})"
 
 
 def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
@@ -309,8 +510,8 @@ def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
                 "focus": False,
                 "cells": [
                     figure.area.label,
-                    period_text(figure),
-                    ledger.value(figure),
+                    compare.period_label(figure, article=False),
+                    _value_cell(ledger, figure),
                     ledger.other(figure, "uk_value", uk) if uk is not None else fmt.MISSING,
                     {True: "yes", False: "no"}.get(figure.significant_gap_uk, "no interval"),
                 ],
@@ -321,7 +522,6 @@ def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
     return Table(
         id="table-levelling-up-missions",
         caption="Levelling Up White Paper mission metrics against the UK",
-        indicator=edition.indicators["median_pay_residence"],
         columns=["Metric", "Area", "Period", "Value", "UK", "Gap significant?"],
         rows=rows,
     )
@@ -350,15 +550,15 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
         return None
     return Table(
         id="table-levelling-up-fund",
-        caption="Levelling Up Fund allocation per head against need, by council",
-        indicator=edition.indicators["luf_allocation_per_head"],
-        columns=[
-            "Council",
-            "Priority category (1 = most need)",
-            "IMD 2019 rank (1 = most deprived)",
-            "Allocation per head, rounds 1 to 3",
-        ],
+        caption="Levelling Up Fund allocation per head against need, by council (reference figures)",
+        columns=["Council", "Priority category", "IMD 2019 rank", "Allocation per head"],
         rows=rows,
+        notes=[
+            "Priority category: the Levelling Up Fund's own measure of need, 1 being the most in need. "
+            "IMD 2019 rank: the council's rank of average score in the English Indices of Deprivation "
+            "2019, 1 being the most deprived of 317. Allocation per head: rounds 1 to 3 of the Fund, "
+            "per resident."
+        ],
     )
 
 
@@ -373,8 +573,8 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
         old = before.get((indicator.id, edition.focus.code, "value"))
         if figure is not None and old is not None and old["period"] != figure.period:
             changes["new"].append(
-                f"{indicator.title}: now {period_text(figure)} ({ledger.value(figure)}), "
-                f"last edition {old['period']} ({old['display']})."
+                f"{indicator.title}: now {compare.period_label(figure, article=False)} ({ledger.value(figure)}), "
+                f"last edition {old.get('period_label') or fmt.period_label(old['period'])} ({old['display']})."
             )
         for measure, label in (
             ("significant_year", "change on the year"),
@@ -388,10 +588,9 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
                     f"{indicator.title}: the {label} is now {'' if now else 'not '}statistically significant."
                 )
         old_rank = before.get((indicator.id, edition.focus.code, "rank"))
-        if figure is not None and old_rank is not None and figure.rank != old_rank["value"]:
-            changes["flipped"].append(
-                f"{indicator.title}: rank {ledger.rank(figure)}, was {old_rank['display']}."
-            )
+        rank = compare.rank(edition, figure) if figure is not None else None
+        if rank is not None and old_rank is not None and rank.text != old_rank["display"]:
+            changes["flipped"].append(f"{indicator.title}: now {ledger.rank(figure, rank)}, was {old_rank['display']}.")
     for revision in edition.revisions:
         figure = edition.figures.get((revision.indicator.id, revision.area.code))
         if figure is None:
@@ -416,12 +615,13 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
 def _sources(edition: EditionData) -> list[dict]:
     used = []
     for indicator in edition.indicators.values():
-        for dataset in indicator.datasets:
+        for dataset, name in zip(indicator.datasets, indicator.source_names, strict=True):
             source = edition.sources.get(dataset)
             used.append(
                 {
                     "indicator": indicator.id,
                     "title": indicator.title,
+                    "source_name": name,
                     "dataset": dataset,
                     "publisher": PUBLISHER_NAMES.get(source.publisher, source.publisher) if source else None,
                     "url": source.url if source else None,
@@ -446,7 +646,7 @@ def build_content(
     that an unchanged one is not drawn again next month."""
     ledger = Ledger(edition)
     main_points = narrative.main_points(ledger, edition)
-    sections, number = [], 0
+    sections, annex, number = [], [], 0
     for section_id, heading in SECTIONS:
         charts = []
         for indicator_id, kind, which in SECTION_CHARTS.get(section_id, []):
@@ -456,23 +656,32 @@ def build_content(
             if chart is not None:
                 number += 1
                 charts.append(chart)
+        lead = LEAD_INDICATOR.get(section_id)
+        if section_id == "levelling_up":
+            table = _funding_table(ledger, edition)
+        else:
+            table = _lead_table(ledger, edition, edition.indicators[lead]) if lead in edition.indicators else None
+        reading = narrative.section_reading(ledger, edition, section_id)
+        sections.append(Section(section_id, heading, reading, charts, table))
         tables = [
             table
             for indicator in edition.in_section(section_id)
             if set(indicator.levels) & TABLE_LEVELS
-            and indicator.id not in ("luf_priority_category", "imd_rank")
+            and indicator.id not in REFERENCE_ONLY
             and (table := _table(ledger, edition, indicator)) is not None
         ]
-        reading = narrative.section_reading(ledger, edition, section_id)
-        sections.append(Section(section_id, heading, reading, charts, tables))
+        if section_id == "levelling_up" and (missions := _levelling_up_metrics(ledger, edition)):
+            tables.insert(0, missions)
+        if tables:
+            annex.append(AnnexGroup(heading, tables))
     return Content(
         title=f"{edition.area_set_name} {TITLE}",
         edition=edition,
         info=info,
         main_points=main_points,
+        dashboard=_dashboard(ledger, edition),
         sections=sections,
-        levelling_up_metrics=_levelling_up_metrics(ledger, edition),
-        funding_table=_funding_table(ledger, edition),
+        annex=annex,
         changes=_changes(ledger, edition, previous),
         sources=_sources(edition),
         glossary=GLOSSARY,

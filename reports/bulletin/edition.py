@@ -50,11 +50,20 @@ class IndicatorMeta:
     caveats: tuple[str, ...]
     numerator_dataset: str | None
     denominator_dataset: str | None
+    source_names: tuple[str, ...]  # the publisher's name of each of `datasets`
+    survey: bool
+    ranked: bool
+    year_starts: int
 
     @property
     def datasets(self) -> tuple[str, ...]:
         found = (self.dataset, self.numerator_dataset, self.denominator_dataset)
         return tuple(dict.fromkeys(d for d in found if d))
+
+    @property
+    def source_name(self) -> str:
+        """How the bulletin cites it: 'Claimant Count, ONS/DWP via Nomis; mid-year ...'."""
+        return "; ".join(self.source_names)
 
 
 @dataclass(frozen=True)

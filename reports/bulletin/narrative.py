@@ -9,9 +9,11 @@ quotes comes through the ledger, so it is in the edition's JSON sidecar.
 
 from __future__ import annotations
 
+from reports.bulletin import compare
 from reports.bulletin import format as fmt
+from reports.bulletin.compare import period_label
 from reports.bulletin.edition import EditionData, Figure
-from reports.bulletin.quotes import Ledger, period_text
+from reports.bulletin.quotes import Ledger
 
 SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -52,14 +54,31 @@ def phrase(figure: Figure) -> str:
     return figure.indicator.phrase
 
 
+def describes_movement(figure: Figure) -> bool:
+    """Whether a sentence may say the figure rose or fell since its previous period: not for a
+    survey estimate (its change on the year is judged against its interval instead) nor for a
+    rolling-year estimate, whose quarter-on-quarter move shares nine months with the last one."""
+    return not figure.indicator.survey and figure.indicator.cadence != "quarterly"
+
+
+def interval(ledger: Ledger, figure: Figure) -> str:
+    """' (95% confidence interval 67.1% to 70.9%)' for a survey estimate that has one."""
+    if not figure.indicator.survey or figure.lower is None or figure.upper is None:
+        return ""
+    low, high = ledger.other(figure, "lower", figure.lower), ledger.other(figure, "upper", figure.upper)
+    return f" (95% confidence interval {low} to {high})"
+
+
 def level_and_change(ledger: Ledger, figure: Figure, measure: str = "change_period") -> str:
-    """'The claimant rate in the WMCA area rose to 6.3% in October 2026'."""
+    """'The claimant rate in the WMCA area rose to 6.3% in October 2026'; a survey estimate's
+    level with its interval, 'The employment rate ... was 69.0% (95% confidence interval ...)'."""
     subject = f"The {phrase(figure)} in {place(figure)}"
     level = ledger.value(figure)
-    when = period_text(figure)
+    when = period_label(figure)
+    if not describes_movement(figure):
+        return f"{subject} was {level}{interval(ledger, figure)} in {when}"
     moved = direction(figure, measure)
     if moved in ("rose", "fell"):
-        ledger.amount(figure, measure)
         return f"{subject} {moved} to {level} in {when}"
     if moved == "unchanged":
         return f"{subject} was unchanged at {level} in {when}"
@@ -68,13 +87,14 @@ def level_and_change(ledger: Ledger, figure: Figure, measure: str = "change_peri
 
 def against_uk(ledger: Ledger, figure: Figure, uk_label: str) -> str:
     """', 2.1 percentage points above the UK rate (3.8%)', with significance where known."""
-    if figure.gap_uk is None or figure.uk_value is None:
+    gap = compare.gap_to_uk(figure)
+    if gap is None:
         return ""
     uk_text = ledger.other(figure, "uk_value", figure.uk_value)
-    if fmt.rounded(figure.gap_uk, figure.indicator.decimals) == 0:
+    if fmt.rounded(gap, figure.indicator.decimals) == 0:
         return f", the same as {uk_label} ({uk_text})"
-    side = "above" if figure.gap_uk > 0 else "below"
-    text = f", {ledger.amount(figure, 'gap_uk')} {side} {uk_label} ({uk_text})"
+    side = "above" if gap > 0 else "below"
+    text = f", {ledger.amount(figure, 'gap_uk', gap)} {side} {uk_label} ({uk_text})"
     if figure.significant_gap_uk is True:
         text += ", a statistically significant difference"
     elif figure.significant_gap_uk is False:
@@ -83,10 +103,17 @@ def against_uk(ledger: Ledger, figure: Figure, uk_label: str) -> str:
 
 
 def year_change(ledger: Ledger, figure: Figure) -> str:
-    """'; up 0.4 percentage points on a year earlier, which is statistically significant'."""
+    """'; up 0.4 percentage points on a year earlier, a statistically significant change'. A survey
+    estimate rises or falls only when the change is significant; otherwise it 'changed little'."""
     if figure.change_year is None:
         return ""
     moved = direction(figure, "change_year")
+    if figure.indicator.survey and moved != "unchanged" and figure.significant_year is not True:
+        amount = ledger.amount(figure, "change_year")
+        change = f"{'up' if moved == 'rose' else 'down'} {amount}"
+        if figure.significant_year is False:
+            return f"; it changed little on a year earlier ({change}, not statistically significant)"
+        return f"; {change} on a year earlier, with no interval published to judge whether that is a real change"
     if moved == "unchanged":
         text = "; unchanged on a year earlier"
     else:
@@ -125,7 +152,7 @@ def count_sentence(ledger: Ledger, edition: EditionData, indicator: str, noun: s
     figure = edition.figure(indicator, edition.focus.code)
     if figure is None:
         return None
-    text = f"There were {ledger.value(figure)} {noun} in {place(figure)} in {period_text(figure)}"
+    text = f"There were {ledger.value(figure)} {noun} in {place(figure)} in {period_label(figure)}"
     if figure.change_year is not None:
         moved = direction(figure, "change_year")
         if moved == "unchanged":
@@ -172,7 +199,7 @@ def significant_movements(
             )
             found.append(
                 f"In {place(figure)}, the {phrase(figure)} was {ledger.value(figure)} in "
-                f"{period_text(figure)}, {'up' if figure.change_year > 0 else 'down'} "
+                f"{period_label(figure)}, {'up' if figure.change_year > 0 else 'down'} "
                 f"{ledger.amount(figure, 'change_year')} on a year earlier: a statistically significant "
                 f"change{tail}."
             )
@@ -180,15 +207,11 @@ def significant_movements(
 
 
 def biggest_council_move(ledger: Ledger, edition: EditionData, indicator: str) -> str | None:
-    figures = [
-        f
-        for a in edition.councils
-        if (f := edition.figure(indicator, a.code)) is not None and f.change_year is not None
-    ]
-    if not figures:
-        return None
-    figure = max(figures, key=lambda f: abs(f.change_year))
-    if fmt.rounded(figure.change_year, figure.indicator.decimals) == 0:
+    """The council whose figure moved most over the year, when that is clear at the precision
+    printed (see `compare.clear_leader`); nothing otherwise."""
+    figures = [f for a in edition.councils if (f := edition.figure(indicator, a.code)) is not None]
+    figure = compare.clear_leader(figures, "change_year")
+    if figure is None:
         return None
     return (
         f"{figure.area.label} saw the largest change in its {phrase(figure)} among the councils over "
@@ -226,7 +249,7 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
         "pay": [
             sentence(ledger, edition, "median_pay_residence"),
             sentence(ledger, edition, "median_pay_workplace"),
-            _ranked(ledger, edition, "median_pay_residence", focus, "among the combined authorities"),
+            _ranked(ledger, edition, "median_pay_residence", focus),
         ],
         "business": [
             sentence(ledger, edition, "enterprises_per_10000"),
@@ -235,7 +258,7 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
         ],
         "output": [
             sentence(ledger, edition, "gdp_per_head", region),
-            _ranked(ledger, edition, "gdp_per_head", region, "among the UK regions"),
+            _ranked(ledger, edition, "gdp_per_head", region),
         ],
         "prices": [
             sentence(ledger, edition, "cpi_annual_rate", uk, with_year=False),
@@ -251,14 +274,14 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
     return [text for text in plans.get(section, []) if text]
 
 
-def _ranked(ledger: Ledger, edition: EditionData, indicator: str, area: str, among: str) -> str | None:
+def _ranked(ledger: Ledger, edition: EditionData, indicator: str, area: str) -> str | None:
+    """'The WMCA area's median pay was the 4th highest of 11 combined authorities.'"""
     figure = edition.figure(indicator, area)
-    if figure is None or figure.rank is None:
+    rank = compare.rank(edition, figure) if figure is not None else None
+    if rank is None:
         return None
-    return (
-        f"{place(figure)[0].upper()}{place(figure)[1:]} ranked {ledger.rank(figure)} {among} on "
-        f"{phrase(figure)} (1st is the highest)."
-    )
+    where = place(figure)
+    return f"{where[0].upper()}{where[1:]}'s {phrase(figure)} was the {ledger.rank(figure, rank)}."
 
 
 def funding_and_need(ledger: Ledger, edition: EditionData) -> str | None:

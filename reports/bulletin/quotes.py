@@ -4,18 +4,8 @@ the JSON sidecar holds each of them with its indicator, area, period, unit, sour
 from __future__ import annotations
 
 from reports.bulletin import format as fmt
+from reports.bulletin.compare import Rank, period_label
 from reports.bulletin.edition import EditionData, Figure, Revision
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def period_text(figure: Figure) -> str:
-    """How the text names a figure's period: APS rates cover the 12 months to their month."""
-    label = fmt.period_label(figure.period)
-    return f"the 12 months to {label}" if figure.indicator.cadence == "quarterly" else label
 
 
 class Ledger:
@@ -23,8 +13,16 @@ class Ledger:
         self.edition = edition
         self._entries: dict[tuple[str, str, str, str], dict] = {}
 
+    def _release_date(self, datasets: tuple[str, ...]) -> str | None:
+        """The publisher's release date of the first of `datasets` that states one."""
+        for dataset in datasets:
+            source = self.edition.sources.get(dataset)
+            if source is not None and source.release_date is not None:
+                return source.release_date.isoformat()
+        return None
+
     def _record(self, figure: Figure, measure: str, raw: float | int | bool | None, display: str) -> str:
-        source = self.edition.sources.get(figure.indicator.dataset or "")
+        datasets = figure.indicator.datasets
         key = (figure.indicator.id, figure.area.code, figure.period, measure)
         self._entries[key] = {
             "indicator": figure.indicator.id,
@@ -32,6 +30,7 @@ class Ledger:
             "area": figure.area.code,
             "area_name": figure.area.name,
             "period": figure.period,
+            "period_label": period_label(figure, article=False),
             "measure": measure,
             "value": raw,
             "display": display,
@@ -40,10 +39,12 @@ class Ledger:
             and figure.indicator.unit == "percent"
             and not measure.endswith("_pct")
             else ("percent" if measure.endswith("_pct") else figure.indicator.unit),
-            "source_dataset": figure.indicator.dataset,
+            "source_dataset": datasets[0] if datasets else None,
+            "source_datasets": list(datasets),
+            "source_name": figure.indicator.source_name,
             "basis": figure.basis,
             "vintages": figure.vintages.split(",") if figure.vintages else [],
-            "release_date": source.release_date.isoformat() if source and source.release_date else None,
+            "release_date": self._release_date(datasets),
         }
         return display
 
@@ -60,22 +61,25 @@ class Ledger:
         unit = unit or figure.indicator.unit
         return self._record(figure, measure, raw, fmt.value(raw, unit, figure.indicator.decimals))
 
-    def amount(self, figure: Figure, measure: str) -> str:
-        """The size of a change or gap, unsigned, in words the sentence can use."""
-        raw = getattr(figure, measure)
-        unit = figure.indicator.unit
+    def amount(self, figure: Figure, measure: str, raw: float | None = None) -> str:
+        """The size of a change or gap, unsigned, in words the sentence can use ("down 0.3
+        percentage points"); the ledger keeps it signed, as its direction word says."""
+        raw = getattr(figure, measure) if raw is None else raw
+        unit, decimals = figure.indicator.unit, figure.indicator.decimals
         if raw is None:
             return self._record(figure, measure, None, fmt.MISSING)
         size = abs(raw)
         if unit == "percent":
-            display = f"{fmt.number(size, figure.indicator.decimals)} percentage points"
+            words = f"{fmt.number(size, decimals)} percentage points"
         else:
-            display = fmt.value(size, unit, figure.indicator.decimals)
-        return self._record(figure, measure, raw, display)
+            words = fmt.value(size, unit, decimals)
+        self._record(figure, measure, raw, fmt.change(raw, unit, decimals))
+        return words
 
-    def signed(self, figure: Figure, measure: str) -> str:
-        """A signed change for a table cell: +1,500, −0.2 pp, +£35."""
-        raw = getattr(figure, measure)
+    def signed(self, figure: Figure, measure: str, raw: float | None = None) -> str:
+        """A signed change for a table cell: +1,500, −0.2 pp, +£35 (`raw` when not the figure's own
+        field, e.g. a gap on printed values)."""
+        raw = getattr(figure, measure) if raw is None else raw
         return self._record(
             figure, measure, raw, fmt.change(raw, figure.indicator.unit, figure.indicator.decimals)
         )
@@ -84,11 +88,12 @@ class Ledger:
         raw = getattr(figure, measure)
         return self._record(figure, measure, raw, fmt.percent_change(raw))
 
-    def rank(self, figure: Figure) -> str:
-        """'7th of 12': a rank with the number of areas ranked (1st is the highest value)."""
-        if figure.rank is None:
-            return ""
-        return self._record(figure, "rank", figure.rank, f"{ordinal(figure.rank)} of {figure.rank_of}")
+    def rank(self, figure: Figure, rank: Rank, *, short: bool = False) -> str:
+        """'3rd lowest of 11 combined authorities' (or '3rd lowest of 11' where the heading names
+        the group), counted from the end the text names."""
+        self._record(figure, "rank", rank.position, rank.text)
+        self._entries[(figure.indicator.id, figure.area.code, figure.period, "rank")]["rank_from"] = rank.end
+        return rank.short if short else rank.text
 
     def flag(self, figure: Figure, measure: str, raw: bool, display: str) -> str:
         """A yes/no fact quoted about a figure (e.g. that a change is now significant)."""

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from reports.bulletin import format as fmt
 from reports.bulletin.content import UNCERTAINTY_LINE, Content, date_words
@@ -29,6 +30,20 @@ def markdown_escape(text: object) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("&", "&amp;")
 
 
+CELL_BREAKS = re.compile(r"(, | \()")
+
+
+def table_cell(text: object) -> Markup:
+    """A table cell that may wrap between its parts ('−0.6 pp', 'not significant') but never
+    inside a figure: browsers would otherwise break '+£16,706' after its sign."""
+    parts = CELL_BREAKS.split(str(text))
+    return Markup("").join(
+        escape(part) if n % 2 else Markup('<span class="nb">{}</span>').format(part)
+        for n, part in enumerate(parts)
+        if part
+    )
+
+
 def _environment(autoescape: bool) -> Environment:
     env = Environment(
         loader=PackageLoader("reports.bulletin", "templates"),
@@ -38,6 +53,7 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=False,
     )
     env.filters["md"] = markdown_escape
+    env.filters["cell"] = table_cell
     return env
 
 
@@ -50,11 +66,17 @@ def _csv_rows(text: str) -> list[list[str]]:
 
 
 def _table_csv(table) -> str:
+    """A table as printed; a grouped table (the dashboard) gets its group as a first column."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.columns)
+    grouped = any("group" in row for row in table.rows)
+    writer.writerow((["Topic"] if grouped else []) + table.columns)
+    group = ""
     for row in table.rows:
-        writer.writerow([row["area"], *row["cells"]])
+        if "group" in row:
+            group = row["group"]
+            continue
+        writer.writerow(([group] if grouped else []) + [row["area"], *row["cells"]])
     return out.getvalue()
 
 
@@ -63,26 +85,40 @@ def _size(n: int) -> str:
 
 
 def _sources_by_indicator(content: Content) -> list[dict]:
+    """Each indicator's definition and caveats."""
     rows: dict[str, dict] = {}
     for source in content.sources:
-        row = rows.setdefault(
+        rows.setdefault(
             source["indicator"],
             {
                 "title": source["title"],
-                "sources": [],
-                "released": [],
-                "status": source["statistical_status"],
+                "definition": source["definition"],
                 "caveats": " ".join(source["caveats"]),
             },
         )
-        row["sources"].append(f"{source['publisher'] or 'not yet fetched'} ({source['dataset']})")
-        row["released"].append(
-            source["release_date"]
-            or (f"fetched {source['fetched']}" if source["fetched"] else "not yet fetched")
+    return list(rows.values())
+
+
+def _sources_table(content: Content) -> list[dict]:
+    """One row per source, named as its publisher names it: the publisher's release date where it
+    states one, the day this monitor fetched it, and the indicators drawn from it."""
+    rows: dict[str, dict] = {}
+    for source in content.sources:
+        row = rows.setdefault(
+            source["dataset"],
+            {
+                "name": source["source_name"],
+                "released": source["release_date"] or "not stated by the publisher",
+                "fetched": source["fetched"] or "not yet fetched",
+                "indicators": [],
+                "status": [],
+            },
         )
+        row["indicators"].append(source["title"])
+        row["status"].append(source["statistical_status"])
     for row in rows.values():
-        row["sources"] = "; ".join(dict.fromkeys(row["sources"]))
-        row["released"] = "; ".join(dict.fromkeys(row["released"]))
+        row["indicators"] = "; ".join(row["indicators"])
+        row["status"] = "; ".join(dict.fromkeys(row["status"]))
     return list(rows.values())
 
 
@@ -98,6 +134,7 @@ def _context(content: Content) -> dict:
         "chart_rows": {chart.spec.id: _csv_rows(chart.rendered.csv) for chart in charts},
         "csv_sizes": {chart.spec.id: _size(len(chart.rendered.csv.encode())) for chart in charts},
         "sources_by_indicator": _sources_by_indicator(content),
+        "sources_table": _sources_table(content),
     }
 
 
@@ -116,8 +153,8 @@ def render_files(content: Content) -> dict[str, bytes]:
         for chart in section.charts:
             files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
             files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for email and reuse
-        for table in content.tables_of(section):
-            files[f"data/{table.id}.csv"] = _table_csv(table).encode()
+    for table in content.tables:
+        files[f"data/{table.id}.csv"] = _table_csv(table).encode()
     files["bulletin.pdf"] = _render_pdf(content, context)
     return files
 
@@ -135,7 +172,7 @@ def _fonts() -> Path:
 
 
 def _table(table) -> dict:
-    return {"caption": table.caption, "columns": table.columns, "rows": table.rows}
+    return {"caption": table.caption, "columns": table.columns, "rows": table.rows, "notes": table.notes}
 
 
 def _pdf_document(content: Content, context: dict) -> dict:
@@ -158,20 +195,17 @@ def _pdf_document(content: Content, context: dict) -> dict:
                 "heading": section.heading,
                 "reading": section.reading,
                 "charts": charts,
-                "tables": [_table(t) for t in content.tables_of(section)],
+                "tables": [_table(section.table)] if section.table else [],
             }
         )
     sources = {
-        "caption": "Sources, release dates and statistical status of each indicator",
-        "columns": ["Indicator", "Source", "Released", "Status", "Caveats"],
+        "caption": "Sources: the publisher's release and when this monitor fetched it",
+        "columns": ["Source", "Released", "Fetched", "Indicators", "Status"],
         "rows": [
-            {
-                "area": s["title"],
-                "focus": False,
-                "cells": [s["sources"], s["released"], s["status"], s["caveats"]],
-            }
-            for s in context["sources_by_indicator"]
+            {"area": s["name"], "focus": False, "cells": [s["released"], s["fetched"], s["indicators"], s["status"]]}
+            for s in context["sources_table"]
         ],
+        "notes": [],
     }
     info = content.info
     return {
@@ -187,7 +221,10 @@ def _pdf_document(content: Content, context: dict) -> dict:
         "focus": content.edition.focus.name,
         "contact": info.contact,
         "main_points": content.main_points,
+        "dashboard": _table(content.dashboard) if content.dashboard else None,
         "sections": sections,
+        "annex": [{"heading": g.heading, "tables": [_table(t) for t in g.tables]} for g in content.annex],
+        "definitions": context["sources_by_indicator"],
         "previous": context["previous_label"] or None,
         "changes": content.changes,
         "uncertainty": UNCERTAINTY_LINE,
