@@ -92,9 +92,9 @@ WIDTH_PX = 600
 # The narrow layout, for a phone: drawn at the width it is shown (a 375 px screen less its margins),
 # so its text is shown at FONT_SIZE px instead of being scaled down to ~7 px.
 NARROW_WIDTH_PX = 340
-LINE_HEIGHT_PX = 300
+LINE_HEIGHT_PX = 270
 NARROW_LINE_HEIGHT_PX = 240
-BAR_ROW_PX = 26
+BAR_ROW_PX = 24
 NARROW_BAR_ROW_PX = 22
 BAR_EXTRA_PX = 56
 PNG_DPI = 144  # 72 pt per inch x 2
