@@ -27,6 +27,7 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import json
 import math
 import os
@@ -485,15 +486,18 @@ def time_ticks(labels: list[str], axes_px: float) -> list[tuple[int, str]]:
     ends = [(0, _short_month(labels[0])), (n - 1, _short_month(labels[-1]))]
     if all(months):
         starts = ("January", "April", "July", "October") if n <= 25 else ("January",)
-        inner = [(i, _short_month(labels[i]) if n <= 25 else months[i]["year"]) for i in range(1, n - 1)
-                 if months[i]["month"] in starts]
+        inner = [
+            (i, _short_month(labels[i]) if n <= 25 else months[i]["year"])
+            for i in range(1, n - 1)
+            if months[i]["month"] in starts
+        ]
     else:
         inner = [(i, labels[i]) for i in range(1, n - 1)]
     per_period = axes_px / (n - 1)
 
     def fits(ticks: list[tuple[int, str]]) -> bool:
         spans = [(i * per_period, len(text) * FONT_SIZE * 0.62) for i, text in ticks]
-        return all(b[0] - a[0] >= (a[1] + b[1]) / 2 + 10 for a, b in zip(spans, spans[1:], strict=False))
+        return all(b[0] - a[0] >= (a[1] + b[1]) / 2 + 10 for a, b in itertools.pairwise(spans))
 
     for step in range(1, len(inner) + 1):
         ticks = [ends[0], *inner[step - 1 :: step], ends[1]]

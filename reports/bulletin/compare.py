@@ -12,9 +12,9 @@ Assumptions, written down here because every table and sentence relies on them:
   from. Counts and ranks are never ranked (their size reflects an area's population); the
   registry's `ranked` flag says so.
 - A gap to the UK is the difference of the two printed values, for the same reason.
-- Published figures are already rounded, so a change between two of them is uncertain by one
-  printed unit: one council's change is called the largest only when it exceeds the next by more
-  than that (by at least one printed unit for the monitor's own unrounded figures).
+- Published figures are already rounded, so a change between two of them is uncertain by a printed
+  unit: one council's change is called the largest only when it exceeds the next by two printed
+  units (by one for the monitor's own unrounded figures), never by less than the precision printed.
 """
 
 from __future__ import annotations
@@ -114,10 +114,13 @@ def clear_leader(figures: list[Figure], measure: str) -> Figure | None:
     if size == 0:
         return None
     if len(ordered) > 1:
-        runner_up = abs(printed(getattr(ordered[1], measure), decimals))
-        # Two rounded values make a change uncertain by one printed unit; unrounded ones do not.
+        margin = Decimal(repr(abs(getattr(leader, measure)))) - Decimal(
+            repr(abs(getattr(ordered[1], measure)))
+        )
+        # A change between two rounded values is itself uncertain by a printed unit, so two of them
+        # must differ by two; the monitor's unrounded changes by one.
         needed = unit if all(f.basis == "computed" for f in ordered[:2]) else 2 * unit
-        if size - runner_up < needed:
+        if margin < needed - Decimal("1e-9"):
             return None
     return leader
 

@@ -99,7 +99,7 @@ DASHBOARD = {
     "business": (
         ("enterprises_per_10000", "Enterprises per 10,000 residents"),
         ("jobs_density", "Jobs density"),
-        ("online_job_adverts", "Online job adverts (February 2020 = 100)"),
+        ("online_job_adverts", "Online job adverts, index (February 2020 = 100)"),
     ),
     "output": (("gdp_per_head", "GDP per head"),),
     "prices": (
@@ -300,7 +300,9 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
                         compare.period_label(figure, article=False),
                         _value_cell(ledger, figure),
                         _year_cell(ledger, figure, in_words=True),
-                        "" if is_uk or figure.uk_value is None else ledger.other(figure, "uk_value", figure.uk_value),
+                        ""
+                        if is_uk or figure.uk_value is None
+                        else ledger.other(figure, "uk_value", figure.uk_value),
                         "" if is_uk or gap is None else ledger.signed(figure, "gap_uk", gap),
                         ledger.rank(figure, rank, short=True) if rank else "",
                         ledger.signed(figure, "change_since_feb2020")
@@ -366,7 +368,9 @@ def _lead_table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) 
     count = narrative.count_words(len(edition.councils))
     return Table(
         id=f"table-{indicator.id.replace('_', '-')}-councils",
-        caption=f"{indicator.title}, {period}: the {count} councils, the {edition.focus.label} area and the UK",
+        caption=(
+            f"{indicator.title}, {period}: the {count} councils, the {edition.focus.label} area and the UK"
+        ),
         columns=["Area", "Latest", "Change on the year", "Since Feb 2020" if monthly else "Gap to the UK"],
         rows=rows,
         notes=_notes(shown),
@@ -389,12 +393,21 @@ def _table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) -> Ta
         rank = compare.rank(edition, figure)
         cells = [compare.period_label(figure, article=False), _value_cell(ledger, figure)]
         if monthly:
-            cells.append(ledger.signed(figure, "change_period") if figure.change_period is not None else fmt.MISSING)
+            cells.append(
+                ledger.signed(figure, "change_period") if figure.change_period is not None else fmt.MISSING
+            )
         cells += [_year_cell(ledger, figure), ledger.rank(figure, rank, short=True) if rank else ""]
         rows.append({"area": area.name, "focus": area.code == edition.focus.code, "cells": cells})
     if not any(row["cells"][1] != fmt.MISSING for row in rows):
         return None
-    columns = ["Area", "Period", "Latest", *(["Change on the month"] if monthly else []), "Change on the year", "Rank"]
+    columns = [
+        "Area",
+        "Period",
+        "Latest",
+        *(["Change on the month"] if monthly else []),
+        "Change on the year",
+        "Rank",
+    ]
     return Table(
         id=f"table-{indicator.id.replace('_', '-')}",
         caption=f"{indicator.title}: the {edition.focus.label} area, its councils and comparators",
@@ -460,7 +473,9 @@ def _chart(
         when = (
             compare.period_label(shown[-1], article=False)
             if len(periods) == 1
-            else ", ".join(compare.period_label(f, article=False) for f in {f.period: f for f in shown}.values())
+            else ", ".join(
+                compare.period_label(f, article=False) for f in {f.period: f for f in shown}.values()
+            )
         )
         subtitle = f"{indicator.title}, {when}"
         top = max(shown, key=lambda f: f.value)
@@ -572,9 +587,11 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
         figure = edition.figure(indicator.id, edition.focus.code)
         old = before.get((indicator.id, edition.focus.code, "value"))
         if figure is not None and old is not None and old["period"] != figure.period:
+            now = compare.period_label(figure, article=False)
+            then = old.get("period_label") or fmt.period_label(old["period"])
+            value = ledger.value(figure)
             changes["new"].append(
-                f"{indicator.title}: now {compare.period_label(figure, article=False)} ({ledger.value(figure)}), "
-                f"last edition {old.get('period_label') or fmt.period_label(old['period'])} ({old['display']})."
+                f"{indicator.title}: now {now} ({value}), last edition {then} ({old['display']})."
             )
         for measure, label in (
             ("significant_year", "change on the year"),
@@ -590,7 +607,9 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
         old_rank = before.get((indicator.id, edition.focus.code, "rank"))
         rank = compare.rank(edition, figure) if figure is not None else None
         if rank is not None and old_rank is not None and rank.text != old_rank["display"]:
-            changes["flipped"].append(f"{indicator.title}: now {ledger.rank(figure, rank)}, was {old_rank['display']}.")
+            changes["flipped"].append(
+                f"{indicator.title}: now {ledger.rank(figure, rank)}, was {old_rank['display']}."
+            )
     for revision in edition.revisions:
         figure = edition.figures.get((revision.indicator.id, revision.area.code))
         if figure is None:
@@ -660,7 +679,9 @@ def build_content(
         if section_id == "levelling_up":
             table = _funding_table(ledger, edition)
         else:
-            table = _lead_table(ledger, edition, edition.indicators[lead]) if lead in edition.indicators else None
+            table = (
+                _lead_table(ledger, edition, edition.indicators[lead]) if lead in edition.indicators else None
+            )
         reading = narrative.section_reading(ledger, edition, section_id)
         sections.append(Section(section_id, heading, reading, charts, table))
         tables = [

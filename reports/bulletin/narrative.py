@@ -113,7 +113,9 @@ def year_change(ledger: Ledger, figure: Figure) -> str:
         change = f"{'up' if moved == 'rose' else 'down'} {amount}"
         if figure.significant_year is False:
             return f"; it changed little on a year earlier ({change}, not statistically significant)"
-        return f"; {change} on a year earlier, with no interval published to judge whether that is a real change"
+        return (
+            f"; {change} on a year earlier, with no interval published to judge whether that is a real change"
+        )
     if moved == "unchanged":
         text = "; unchanged on a year earlier"
     else:

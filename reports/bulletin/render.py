@@ -202,7 +202,11 @@ def _pdf_document(content: Content, context: dict) -> dict:
         "caption": "Sources: the publisher's release and when this monitor fetched it",
         "columns": ["Source", "Released", "Fetched", "Indicators", "Status"],
         "rows": [
-            {"area": s["name"], "focus": False, "cells": [s["released"], s["fetched"], s["indicators"], s["status"]]}
+            {
+                "area": s["name"],
+                "focus": False,
+                "cells": [s["released"], s["fetched"], s["indicators"], s["status"]],
+            }
             for s in context["sources_table"]
         ],
         "notes": [],

@@ -34,6 +34,37 @@ CHROMIUM_FLAGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
+# The tallest the demo edition may be with its folded parts (annex, sources, glossary) closed.
+MAX_HEIGHT = {1280: 7_000, 375: 12_000}
+SMALLEST_CHART_TEXT_PX = 12
+# What the page measures in the browser: its size, every shown chart's box, and every piece of
+# chart text as rendered (its box, and its font size times the chart's scale on screen).
+LAYOUT = """() => {
+    const shown = [...document.querySelectorAll('figure svg')]
+        .filter(s => s.getBoundingClientRect().width > 0);
+    const texts = shown.flatMap(svg => {
+        const box = svg.getBoundingClientRect();
+        const scale = box.width / svg.viewBox.baseVal.width;
+        return [...svg.querySelectorAll('text')].map(t => {
+            const r = t.getBoundingClientRect();
+            return {chart: svg.id, text: t.textContent.trim(),
+                    px: parseFloat(getComputedStyle(t).fontSize) * scale,
+                    outside: r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5 ||
+                                             r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)};
+        });
+    });
+    return {
+        height: document.documentElement.scrollHeight,
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        figures: [...document.querySelectorAll('figure')].map(f =>
+            [...f.querySelectorAll('svg')].filter(s => s.getBoundingClientRect().width > 0).map(s => s.id)),
+        charts: shown.map(s => { const b = s.getBoundingClientRect();
+                                 return {id: s.id, right: b.right, width: b.width, height: b.height}; }),
+        texts: texts,
+        openDetails: [...document.querySelectorAll('details[open]')].length,
+    };
+}"""
 
 
 def _require_browser():
@@ -172,15 +203,6 @@ def test_edition_in_chromium(browser, site: Site, demo_edition: Path, tmp_path: 
     response = page.goto(edition_url, wait_until="load")
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
-
-    charts = page.evaluate(
-        """() => [...document.querySelectorAll('figure svg')].map(s => {
-            const b = s.getBoundingClientRect();
-            return {id: s.id, width: b.width, height: b.height};
-        })"""
-    )
-    assert len(charts) >= 1, "no chart (figure svg) on the page"
-    assert [c for c in charts if c["width"] <= 0 or c["height"] <= 0] == [], charts
     page.screenshot(path=str(shots / "edition-1280.png"), full_page=True)
 
     # Every link on the page (site index, feed, PDF, Markdown, JSON, CSVs) answers 200.
@@ -191,21 +213,6 @@ def test_edition_in_chromium(browser, site: Site, demo_edition: Path, tmp_path: 
     assert {u: s for u, s in statuses.items() if s != 200} == {}
     assert "<feed" in context.request.get(site.url("feed.atom")).text()
 
-    # A phone-sized viewport, loaded afresh: nothing scrolls sideways and every chart fits.
-    phone = context.new_page()
-    phone.set_viewport_size(PHONE)
-    phone.goto(edition_url, wait_until="load")
-    layout = phone.evaluate(
-        """() => ({
-            scrollWidth: document.documentElement.scrollWidth,
-            innerWidth: window.innerWidth,
-            wide: [...document.querySelectorAll('figure svg')]
-                .map(s => ({id: s.id, box: s.getBoundingClientRect()}))
-                .map(c => ({id: c.id, right: c.box.right, height: c.box.height}))
-                .filter(c => c.right > window.innerWidth + 0.5 || c.height <= 0),
-        })"""
-    )
-    phone.screenshot(path=str(shots / "edition-375.png"), full_page=True)
     index = context.new_page()
     index.goto(site.url("index.html"), wait_until="load")
     index.screenshot(path=str(shots / "site-index-1280.png"), full_page=True)
@@ -215,13 +222,37 @@ def test_edition_in_chromium(browser, site: Site, demo_edition: Path, tmp_path: 
     for shot in sorted(shots.iterdir()):
         print(f"screenshot: {shot}")
 
-    assert layout["scrollWidth"] <= layout["innerWidth"], f"horizontal scroll at 375 px: {layout}"
-    assert layout["wide"] == [], f"charts wider than a 375 px viewport: {layout['wide']}"
-
     assert session.console_errors == []
     assert session.failed == []
     assert [(p, code) for p, code in site.log if code not in (200, 304)] == []
     assert session.foreign == [], f"requests left the loopback server: {session.foreign}"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+def test_edition_reads_at_phone_and_desktop_widths(
+    browser, site: Site, demo_edition: Path, tmp_path: Path, viewport: dict
+) -> None:
+    """As a reader sees it: short enough with the annex folded, nothing scrolling sideways, one
+    chart drawn for the width in each figure, no chart text clipped or smaller than 12 px."""
+    context, _ = browser
+    page = context.new_page()
+    page.set_viewport_size(viewport)
+    page.goto(site.url(f"{demo_edition.name}/index.html"), wait_until="load")
+    layout = page.evaluate(LAYOUT)
+    page.screenshot(path=str(tmp_path / f"edition-{viewport['width']}.png"), full_page=True)
+    width = viewport["width"]
+
+    assert layout["openDetails"] == 0, "the annex, sources and figure data start folded"
+    assert layout["height"] <= MAX_HEIGHT[width], f"{layout['height']} px tall at {width} px"
+    assert layout["scrollWidth"] <= layout["innerWidth"], f"horizontal scroll at {width} px"
+    assert layout["figures"] and all(len(shown) == 1 for shown in layout["figures"]), layout["figures"]
+    narrow = [shown[0].endswith("-narrow-svg") for shown in layout["figures"]]
+    assert narrow == [width < 600] * len(narrow), "each figure shows the chart drawn for this width"
+    assert [c for c in layout["charts"] if c["right"] > width + 0.5 or c["height"] <= 0] == []
+    assert len(layout["texts"]) > 20, "the charts' text was not found"
+    assert [t for t in layout["texts"] if t["outside"]] == [], "chart text runs outside its chart"
+    small = [t for t in layout["texts"] if t["px"] < SMALLEST_CHART_TEXT_PX]
+    assert small == [], f"chart text below {SMALLEST_CHART_TEXT_PX} px at {width} px"
 
 
 def test_no_favicon_request(browser, site: Site, demo_edition: Path) -> None:

@@ -55,16 +55,18 @@ def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
     assert [text for _, text in headings] == [
         "Contents",
         "Main points",
+        "Headline indicators",
         *[heading for _, heading in SECTIONS],
         "What changed since the last edition",
         "Strengths and limitations",
         "Glossary",
+        "Annex: tables for every indicator",
     ]
     assert "West Midlands Economic Impact Monitor: October 2026</h1>" in html
     for masthead in (
-        "Edition 1. Reference period: October 2026.",
-        "Date published: 27 November 2026.",
-        "Next edition: 21 December 2026.",
+        "Edition 1 · Reference period: October 2026",
+        "Date published: 27 November 2026",
+        "Next edition: 21 December 2026",
         "Built from data snapshot",
         "Contact:",
     ):
@@ -89,7 +91,7 @@ def test_no_sentence_quotes_a_number_missing_from_the_sidecar(demo_edition: Path
     main = html[html.index('id="main-points"') : html.index('id="changes"')]
     sentences = re.findall(r"<(?:li|p)>([^<]*)</(?:li|p)>", main)
     assert len(sentences) > 15
-    phrases = " ".join(entry["title"] for entry in sidecar["figures"]) + " 16 64 18 24 10,000 12"
+    phrases = " ".join(entry["title"] for entry in sidecar["figures"]) + " 16 64 18 24 10,000 12 95%"
     for sentence in sentences:
         for number in NUMBER.findall(sentence):
             if number in periods or number.strip("£%") in phrases.split():
@@ -267,7 +269,7 @@ def test_a_failing_gate_keeps_a_draft_and_the_last_edition(demo_data_dir: Settin
     assert forced.published
     html = (settings.site_dir / "2026-10" / "index.html").read_text()
     assert "Published despite failing the publication checks" in html
-    assert "Edition 2." in html and "Compared with the edition for September 2026" in html
+    assert "Edition 2 ·" in html and "Compared with the edition for September 2026" in html
 
 
 def test_the_demo_keeps_working_a_year_later(tmp_path: Path) -> None:

@@ -19,14 +19,17 @@ import pandas as pd
 import pytest
 
 from reports.bulletin import charts
+from reports.bulletin import format as fmt
 from reports.bulletin.charts import (
     LINE_COLOURS,
+    NARROW_WIDTH_PX,
     OTHER_BAR_COLOUR,
     ChartSpec,
     build_figure,
     contrast_ratio,
     render_chart,
     series_colours,
+    time_ticks,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -272,7 +275,19 @@ def test_line_direction_down() -> None:
     data = spec.data.copy()
     data.loc[(data["series"] == "WMCA") & (data["x_order"] == 3), "value"] = 5.1
     alt = render_chart(ChartSpec(**{**spec.__dict__, "data": data})).alt
-    assert "WMCA: 5.1% in Apr 2026, down from 5.8% in Jan 2026." in alt
+    assert "WMCA: 5.1% in Apr 2026, down from 5.8% in Jan 2026, peaking at 6.0% in Feb 2026." in alt
+
+
+def test_line_alt_names_a_trough_between_the_ends() -> None:
+    spec = line_spec()
+    data = spec.data.copy()
+    data.loc[(data["series"] == "England") & (data["x_order"] == 2), "value"] = 3.2
+    alt = render_chart(ChartSpec(**{**spec.__dict__, "data": data})).alt
+    assert (
+        "England: 4.1% in Apr 2026, unchanged from 4.1% in Jan 2026, with a low of 3.2% in Mar 2026." in alt
+    )
+    # A series that only rises has neither.
+    assert "UK: 4.0% in Apr 2026, unchanged from 4.0% in Jan 2026." in alt
 
 
 def test_csv_is_the_data_rounded_as_published_with_missing_empty() -> None:
@@ -419,3 +434,33 @@ def test_palette_comes_from_afcharts_and_matches_the_fallback() -> None:
     pytest.importorskip("afcharts")
     style = charts._afcharts_rc()
     assert style["axes.grid"] is True and style["axes.spines.top"] is False
+
+
+def test_a_time_axis_labels_its_first_and_last_periods_and_year_starts_between() -> None:
+    months = [f"{m} {y}" for y in range(2020, 2027) for m in fmt.MONTHS][:82]  # Jan 2020 to Oct 2026
+    wide = time_ticks(months, 480)
+    assert wide[0] == (0, "Jan 2020") and wide[-1] == (81, "Oct 2026")
+    # Every year start that fits; January 2026 would touch "Oct 2026", so it is left out.
+    assert [text for _, text in wide[1:-1]] == ["2021", "2022", "2023", "2024", "2025"]
+    assert all(months[i].startswith("January") for i, _ in wide[1:-1])
+    narrow = time_ticks(months, 200)
+    assert narrow[0] == (0, "Jan 2020") and narrow[-1] == (81, "Oct 2026")
+    assert all(months[i].startswith("January") for i, _ in narrow[1:-1])
+    assert len(narrow) < len(wide)
+    # Two years or less: quarter starts.
+    quarters = time_ticks(months[:24], 480)
+    assert all(months[i].split()[0] in ("January", "April", "July", "October") for i, _ in quarters[1:-1])
+
+
+def test_a_narrow_chart_is_drawn_at_its_own_width() -> None:
+    spec = line_spec()
+    narrow = render_chart(ChartSpec(**{**spec.__dict__, "id": "narrow", "width": NARROW_WIDTH_PX}))
+    assert f'width="{NARROW_WIDTH_PX}"' in narrow.svg[: narrow.svg.index(">")]
+    assert "font-size: 13px" in narrow.svg
+
+
+def test_a_bar_axis_reaches_past_the_largest_bar() -> None:
+    fig = build_figure(gbp_bar_spec())
+    values = [v for v in gbp_bar_spec().data["value"] if v == v]
+    assert fig.axes[0].get_xlim()[1] >= max(values)
+    assert max(fig.axes[0].get_xticks()) >= max(values)
