@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pandas as pd
 import yaml
 from cronsim import CronSim
@@ -31,8 +33,9 @@ from reports.bulletin.publish import (
 from sources import govuk, landregistry, nomis, ons_api, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
-from sources.errors import PublisherFormatError
+from sources.errors import PublisherError, PublisherFormatError
 from sources.http import make_client
+from sources.ons_releases import latest_release_date, upcoming_releases
 from warehouse import db
 from warehouse.geography import AreaSet, load_area_file, write_areas
 from warehouse.load import (
@@ -48,6 +51,8 @@ from warehouse.modelling import build_models
 from warehouse.quality import run_checks
 from warehouse.registry import load_registry, write_registry
 from warehouse.snapshot import loaded_up_to, publish_parquet, publish_snapshot
+
+logger = logging.getLogger(__name__)
 
 DATA_MODE_KEY = "data_mode"
 # One module per publisher, each with `fetch(client, config, *, base_url, spec, geography_codes,
@@ -138,8 +143,6 @@ def send_bulletin(settings: Settings, period: str) -> str:
 
 def datasets_due(settings: Settings, day: dt.date) -> list[str]:
     """Catalog datasets whose release (by the ONS release calendar) falls on `day`."""
-    from sources.ons_releases import upcoming_releases
-
     with make_client(settings.http_config()) as client:
         releases = [
             release
@@ -225,7 +228,30 @@ def fetch_dataset(settings: Settings, dataset_id: str, last_fetched: Mapping[str
             previous=previous,
             **options,
         )
+        if spec.release and pages and not any(page.record.get("release_date") for page in pages):
+            released = _calendar_release_date(settings, client, spec.release)
+            if released is not None:
+                pages = [
+                    ArchivedPage(p.path, {**p.record, "release_date": released.isoformat()}) for p in pages
+                ]
     return FetchOutcome(dataset_id, spec.publisher, pages)
+
+
+def _calendar_release_date(settings: Settings, client: httpx.Client, title_pattern: str) -> dt.date | None:
+    """The date of the release that brought a dataset's newest figures, from the ONS release
+    calendar, for a publisher whose data state none (Nomis). The calendar only adds provenance:
+    when it cannot be read the data still load, with no release date, and the run says why."""
+    try:
+        return latest_release_date(
+            client,
+            settings.http_config(),
+            base_url=settings.base_url("ons_api"),
+            title_pattern=title_pattern,
+            on_or_before=dt.date.today(),
+        )
+    except PublisherError as error:
+        logger.warning("no release date from the ONS release calendar (%s): loading without one", error)
+        return None
 
 
 def unchanged(outcome: FetchOutcome, history: FetchHistory) -> LoadResult | None:

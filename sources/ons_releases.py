@@ -11,6 +11,7 @@ archived or loaded as observations.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ import httpx
 
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, get
-from sources.ons_api import load_json, throttle
+from sources.ons_api import LONDON, load_json, throttle
 
 PUBLISHER = "ons_api"
 DATASET = "release-calendar"
@@ -135,3 +136,31 @@ def _release(item: object) -> Release:
         published=description.get("published") is True,
         cancelled=description.get("cancelled") is True,
     )
+
+
+def latest_release_date(
+    client: httpx.Client,
+    config: HttpConfig,
+    *,
+    base_url: str,
+    title_pattern: str,
+    on_or_before: dt.date,
+    lookback_days: int = 70,
+) -> dt.date | None:
+    """The (London) date of the newest published, uncancelled release whose title matches
+    `title_pattern` within `lookback_days` before `on_or_before`: the release a dataset's newest
+    figures came out in, for publishers (Nomis) whose data carry no release date of their own."""
+    releases = upcoming_releases(
+        client,
+        config,
+        base_url=base_url,
+        from_date=on_or_before - dt.timedelta(days=lookback_days),
+        to_date=on_or_before,
+        release_type="type-published",
+    )
+    dates = [
+        r.release_date.astimezone(LONDON).date()
+        for r in releases
+        if not r.cancelled and re.search(title_pattern, r.title)
+    ]
+    return max((d for d in dates if d <= on_or_before), default=None)

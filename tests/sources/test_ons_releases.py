@@ -195,3 +195,21 @@ def test_emulator_round_trip_published(emulator: str) -> None:
     assert all(release.release_date.date() <= TODAY for release in found)
     wellbeing = ons_releases.matching(found, ["personalwellbeingintheuk"])
     assert [r.slug for r in wellbeing] == ["personalwellbeingintheukapril2025tomarch2026"]
+
+
+def test_the_latest_published_release_dates_a_dataset_that_states_none(emulator: str) -> None:
+    """Nomis data carry no release date: the newest 'Labour market overview' before the day is it."""
+    with make_client(FAST) as client:
+        found = ons_releases.latest_release_date(
+            client,
+            FAST,
+            base_url=emulator + "/v1",
+            title_pattern="^Labour market overview, UK",
+            on_or_before=TODAY,
+        )
+        # The second Tuesday of November 2026 (the emulated calendar's rule).
+        assert found == dt.date(2026, 11, 10)
+        none = ons_releases.latest_release_date(
+            client, FAST, base_url=emulator + "/v1", title_pattern="^No such release", on_or_before=TODAY
+        )
+        assert none is None

@@ -87,6 +87,8 @@ def test_each_entry_names_its_period_its_datasets_and_the_publishers_release(dem
     rate = next(e for e in figures if e["indicator"] == "claimant_rate")
     assert rate["source_dataset"] == "claimant_count"
     assert rate["source_datasets"] == ["claimant_count", "population"]
+    # Nomis states no release date: the ONS release calendar's labour market release gives it.
+    assert rate["release_date"] == "2026-11-10"
     sources = {s["dataset"]: s["release_date"] for s in sidecar["sources"]}
     for entry in figures:
         stated = [sources[d] for d in entry["source_datasets"] if sources.get(d)]
