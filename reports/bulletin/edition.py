@@ -96,8 +96,6 @@ class Figure:
     uk_value: float | None
     gap_england: float | None
     gap_uk: float | None
-    rank: int | None
-    rank_of: int | None
     significant_year: bool | None
     significant_gap_uk: bool | None
     basis: str
