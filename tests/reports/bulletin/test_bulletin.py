@@ -24,7 +24,6 @@ from reports.bulletin.publish import Paths, published_manifests, rebuild_edition
 from tests.conftest import DEMO_TODAY, publish
 
 
-
 def fresh_copy(demo_data_dir: Settings, tmp_path: Path) -> Settings:
     """A data directory of its own holding a copy of the demo snapshot."""
     data_dir = tmp_path / "data"
