@@ -267,6 +267,17 @@ def _since_feb2020(indicator: IndicatorMeta) -> bool:
     return indicator.section == "labour_market" and indicator.cadence == "monthly"
 
 
+def _gap_cell(ledger: Ledger, figure: Figure, edition: EditionData) -> str:
+    gap = compare.gap_to_uk(figure)
+    return "" if gap is None or figure.area.code == edition.uk.code else ledger.signed(figure, "gap_uk", gap)
+
+
+def _since_cell(ledger: Ledger, figure: Figure) -> str:
+    if not _since_feb2020(figure.indicator) or figure.change_since_feb2020 is None:
+        return ""
+    return ledger.signed(figure, "change_since_feb2020")
+
+
 def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
     """One row per headline indicator, by topic: the latest figure, its change on the year, the UK,
     the gap, the rank among the combined authorities (or regions) and the change since February 2020."""
@@ -289,7 +300,6 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
                 continue
             computed |= figure.basis == "computed"
             is_uk = figure.area.code == edition.uk.code
-            gap = compare.gap_to_uk(figure)
             rank = compare.rank(edition, figure)
             name = label if figure.area.code == edition.focus.code else f"{label} ({figure.area.label})"
             group.append(
@@ -303,11 +313,9 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
                         ""
                         if is_uk or figure.uk_value is None
                         else ledger.other(figure, "uk_value", figure.uk_value),
-                        "" if is_uk or gap is None else ledger.signed(figure, "gap_uk", gap),
+                        _gap_cell(ledger, figure, edition),
                         ledger.rank(figure, rank, short=True) if rank else "",
-                        ledger.signed(figure, "change_since_feb2020")
-                        if _since_feb2020(figure.indicator) and figure.change_since_feb2020 is not None
-                        else "",
+                        _since_cell(ledger, figure),
                     ],
                 }
             )
@@ -354,14 +362,7 @@ def _lead_table(ledger: Ledger, edition: EditionData, indicator: IndicatorMeta) 
         if figure is None:
             cells = [fmt.MISSING] * 3
         else:
-            gap = compare.gap_to_uk(figure)
-            last = (
-                ledger.signed(figure, "change_since_feb2020")
-                if monthly and figure.change_since_feb2020 is not None
-                else ""
-                if monthly or area.code == edition.uk.code or gap is None
-                else ledger.signed(figure, "gap_uk", gap)
-            )
+            last = _since_cell(ledger, figure) if monthly else _gap_cell(ledger, figure, edition)
             cells = [_value_cell(ledger, figure), _year_cell(ledger, figure), last]
         rows.append({"area": area.label, "focus": area.code == edition.focus.code, "cells": cells})
     period = compare.period_label(shown[0], article=False)
@@ -463,7 +464,7 @@ def _chart(
         figures.sort(key=lambda pair: (pair[1] is None, -(pair[1].value if pair[1] else 0)))
         data = pd.DataFrame(
             [
-                {"x": a.label, "x_order": n, "value": f.value if f else None}
+                {"x": _bar_label(a, which), "x_order": n, "value": f.value if f else None}
                 for n, (a, f) in enumerate(figures)
             ],
             columns=["x", "x_order", "value"],
@@ -479,7 +480,7 @@ def _chart(
         )
         subtitle = f"{indicator.title}, {when}"
         top = max(shown, key=lambda f: f.value)
-        title = f"{top.area.label} has the highest {indicator.phrase} of the areas shown"
+        title = f"{_bar_label(top.area, which)} has the highest {indicator.phrase} of the {BAR_GROUPS[which]}"
     spec = ChartSpec(
         id=f"figure-{number}",
         kind=kind,
@@ -488,11 +489,33 @@ def _chart(
         unit=indicator.unit,
         decimals=indicator.decimals,
         data=data,
-        highlight=focus.label if focus.label in set(data["series" if kind == "line" else "x"]) else None,
+        highlight=_highlight(data, kind, focus, which),
     )
     narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
     source = f"Source: {indicator.source_name}"
     return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source)
+
+
+# How a bar chart's title names the areas it shows.
+BAR_GROUPS = {
+    "bulletin": "areas shown",
+    "councils": "councils",
+    "regions": "UK countries and regions",
+    "combined_authorities": "combined authorities",
+}
+
+
+def _bar_label(area: AreaMeta, which: str) -> str:
+    """A bar's name: a combined authority by its place ('Greater Manchester', not 'GMCA'), since a
+    chart of all of them is read by people who do not know every acronym."""
+    if which == "combined_authorities":
+        return area.name.removesuffix(" Combined Authority").removesuffix(" Mayoral")
+    return area.label
+
+
+def _highlight(data: pd.DataFrame, kind: str, focus: AreaMeta, which: str) -> str | None:
+    name = focus.label if kind == "line" else _bar_label(focus, which)
+    return name if name in set(data["series" if kind == "line" else "x"]) else None
 
 
 def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition: EditionData) -> str:
