@@ -228,7 +228,8 @@ def fetch_dataset(settings: Settings, dataset_id: str, last_fetched: Mapping[str
             previous=previous,
             **options,
         )
-        if spec.release and pages and not any(page.record.get("release_date") for page in pages):
+        downloaded = any(page.record.get("status") == 200 for page in pages)  # not all 304s
+        if spec.release and downloaded and not any(page.record.get("release_date") for page in pages):
             released = _calendar_release_date(settings, client, spec.release)
             if released is not None:
                 pages = [
