@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reports.bulletin import format as fmt
-from reports.bulletin.edition import AreaMeta, EditionData, Figure
+from reports.bulletin.edition import AreaMeta, EditionData, Figure, IndicatorMeta
 
 # The groups an area is ranked within, by its level: (edition attribute, how the text names them).
 RANK_GROUPS = {
@@ -128,12 +128,16 @@ def clear_leader(figures: list[Figure], measure: str) -> Figure | None:
 def period_label(figure: Figure, *, article: bool = True) -> str:
     """A figure's period as its publisher defines it: 'the 12 months to June 2026' for a rolling
     Annual Population Survey year, 'April 2025 to March 2026' for an April-to-March year."""
-    indicator = figure.indicator
-    label = fmt.period_label(figure.period)
+    return indicator_period_label(figure.indicator, figure.period, article=article)
+
+
+def indicator_period_label(indicator: IndicatorMeta, period: str, *, article: bool = True) -> str:
+    """`period` of `indicator` as its publisher defines it (see `period_label`)."""
+    label = fmt.period_label(period)
     if indicator.cadence == "quarterly":
         return f"{'the ' if article else ''}12 months to {label}"
-    if indicator.cadence == "annual" and indicator.year_starts != 1 and figure.period.isdigit():
-        start = int(figure.period)
+    if indicator.cadence == "annual" and indicator.year_starts != 1 and period.isdigit():
+        start = int(period)
         first = fmt.MONTHS[indicator.year_starts - 1]
         last = fmt.MONTHS[indicator.year_starts - 2]
         return f"{first} {start} to {last} {start + 1}"

@@ -647,8 +647,9 @@ def _changes(ledger: Ledger, edition: EditionData, previous: dict | None) -> dic
             if revision.release_date
             else revision.revised_at.date().isoformat()
         )
+        period = compare.indicator_period_label(revision.indicator, revision.period, article=False)
         changes["revised"].append(
-            f"{revision.indicator.title}, {revision.area.name}, {fmt.period_label(revision.period)}: "
+            f"{revision.indicator.title}, {revision.area.name}, {period}: "
             f"revised from {old} to {new} (publisher's release of {when}{released})."
         )
     return changes

@@ -155,7 +155,8 @@ def headline_rows(sidecar: dict, areas: tuple[str, ...] = ()) -> list[dict]:
                     {
                         "area": entry.get("area_name") or code,
                         "indicator": entry.get("title") or entry["indicator"],
-                        "period": fmt.period_label(entry["period"]) if entry.get("period") else fmt.MISSING,
+                        "period": entry.get("period_label")
+                        or (fmt.period_label(entry["period"]) if entry.get("period") else fmt.MISSING),
                         "value": entry.get("display") or fmt.MISSING,
                         "chosen": area in areas,
                     }

@@ -149,6 +149,8 @@ def test_periods_as_the_publisher_defines_them() -> None:
     assert compare.period_label(figure(wellbeing, FOCUS, 1.0, period="2025")) == "April 2025 to March 2026"
     assert compare.period_label(figure(indicator(cadence="annual"), FOCUS, 1.0, period="2025")) == "2025"
     assert compare.period_label(figure(indicator(), FOCUS, 1.0)) == "October 2026"
+    # A revision names its period the same way.
+    assert compare.indicator_period_label(aps, "2026-03", article=False) == "12 months to March 2026"
 
 
 def _sentence(meta: IndicatorMeta, **changes) -> str:

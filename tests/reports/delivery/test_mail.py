@@ -168,6 +168,7 @@ def test_the_message_has_text_html_inline_charts_and_one_click_unsubscribe(publi
     # The subscriber's area first, then the focus area's figures.
     table = text.split("HEADLINE FIGURES")[1]
     assert table.index("Coventry") < table.index("West Midlands Combined Authority")
+    assert "12 months to June 2026" in table  # survey periods as the bulletin names them
     assert "Coventry" in page
 
     images = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
