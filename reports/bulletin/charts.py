@@ -851,6 +851,24 @@ def _png(fig: Figure) -> bytes:
     return out.getvalue()
 
 
+# An email's chart: the narrow layout (legible on a phone at its own size) with its colours
+# reduced to a palette. Charts are flat colours and anti-aliased edges, so 64 colours without
+# dithering look the same and weigh a quarter as much.
+EMAIL_PALETTE_COLOURS = 64
+
+
+def email_png(png: bytes) -> bytes:
+    """A chart's PNG reduced to a palette of EMAIL_PALETTE_COLOURS, for mail: same pixels to the
+    eye, a quarter of the bytes, and the same bytes for the same chart."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    reduced = image.quantize(
+        colors=EMAIL_PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    reduced.save(out, format="png", optimize=True, dpi=image.info.get("dpi", (PNG_DPI, PNG_DPI)))
+    return out.getvalue()
+
+
 def _draw(spec: ChartSpec) -> RenderedChart:
     alt = alt_text(spec)
     with _style():

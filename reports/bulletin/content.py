@@ -109,6 +109,15 @@ DASHBOARD = {
     ),
     "levelling_up": (("life_satisfaction", "Life satisfaction, out of 10"),),
 }
+
+
+def dashboard_labels() -> dict[str, str]:
+    """Each headline indicator's short name, as the dashboard (and the email) call it."""
+    return {indicator: label for rows in DASHBOARD.values() for indicator, label in rows}
+
+
+# The indicator of the chart of a subscriber's own council in the email.
+AREA_CHART_INDICATOR = "claimant_rate"
 # Each section's one compact table: its lead indicator for the councils, the focus area and the UK.
 LEAD_INDICATOR = {
     "labour_market": "claimant_rate",
@@ -164,6 +173,16 @@ class Chart:
 
 
 @dataclass
+class AreaChart:
+    """A chart of one council, drawn for the email of its subscribers."""
+
+    area: str
+    spec: ChartSpec
+    rendered: RenderedChart
+    source: str
+
+
+@dataclass
 class Section:
     id: str
     heading: str
@@ -187,6 +206,7 @@ class Content:
     dashboard: Table | None
     sections: list[Section]
     annex: list[AnnexGroup]
+    area_charts: list[AreaChart]
     changes: dict[str, list[str]]
     sources: list[dict]
     glossary: tuple[tuple[str, str], ...]
@@ -215,6 +235,7 @@ class Content:
             "published_despite_gate": self.info.forced,
             "gate_reasons": self.info.gate_reasons,
             "area": {"code": self.edition.focus.code, "name": self.edition.focus.name},
+            "uk": {"code": self.edition.uk.code, "name": self.edition.uk.name},
             "main_points": self.main_points,
             "figures": self.ledger.entries(),
             "sources": self.sources,
@@ -439,6 +460,43 @@ def _chart(
     focus = edition.region if which in ("regions", "region") else edition.focus
     if which == "uk":
         focus = edition.uk
+    spec = _chart_spec(edition, f"figure-{number}", indicator, kind, which, areas, focus)
+    if spec is None:
+        return None
+    narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
+    source = f"Source: {indicator.source_name}"
+    return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source)
+
+
+def _area_charts(edition: EditionData, cache: Path | None) -> list[AreaChart]:
+    """For each council, its claimant rate beside the focus area's and the UK's since 2020, drawn
+    narrow: the chart of a subscriber's own area in the email (not on the page)."""
+    indicator = edition.indicators.get(AREA_CHART_INDICATOR)
+    if indicator is None:
+        return []
+    charts = []
+    for council in edition.councils:
+        areas = [council, edition.focus, edition.uk]
+        chart_id = f"area-{council.code}-{indicator.id.replace('_', '-')}"
+        spec = _chart_spec(edition, chart_id, indicator, "line", "councils", areas, council)
+        if spec is not None and spec.highlight is not None:
+            spec = replace(spec, width=NARROW_WIDTH_PX)
+            charts.append(
+                AreaChart(council.code, spec, render_chart(spec, cache), f"Source: {indicator.source_name}")
+            )
+    return charts
+
+
+def _chart_spec(
+    edition: EditionData,
+    chart_id: str,
+    indicator: IndicatorMeta,
+    kind: str,
+    which: str,
+    areas: list[AreaMeta],
+    focus: AreaMeta,
+) -> ChartSpec | None:
+    """What a chart of `indicator` over `areas` draws, `focus` highlighted; None without data."""
     if kind == "line":
         rows = []
         periods = sorted({p for a in areas for p, _, _ in edition.series.get((indicator.id, a.code), [])})
@@ -481,8 +539,8 @@ def _chart(
         subtitle = f"{indicator.title}, {when}"
         top = max(shown, key=lambda f: f.value)
         title = f"{_bar_label(top.area, which)} has the highest {indicator.phrase} of the {BAR_GROUPS[which]}"
-    spec = ChartSpec(
-        id=f"figure-{number}",
+    return ChartSpec(
+        id=chart_id,
         kind=kind,
         title=title,
         subtitle=subtitle,
@@ -491,9 +549,6 @@ def _chart(
         data=data,
         highlight=_highlight(data, kind, focus, which),
     )
-    narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
-    source = f"Source: {indicator.source_name}"
-    return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source)
 
 
 # How a bar chart's title names the areas it shows.
@@ -524,7 +579,8 @@ def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition
         name = indicator.phrase[0].upper() + indicator.phrase[1:]
         return f"{name} over time"
     side = "above" if mine.value > uk.value else "below" if mine.value < uk.value else "level with"
-    return f"The {focus.label}'s {indicator.phrase} is {side} the UK's"
+    whose = f"{focus.label}'s" if focus.level == "council" else f"The {focus.label}'s"
+    return f"{whose} {indicator.phrase} is {side} the UK's"
 
 
 def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
@@ -727,6 +783,7 @@ def build_content(
         dashboard=_dashboard(ledger, edition),
         sections=sections,
         annex=annex,
+        area_charts=_area_charts(edition, chart_cache),
         changes=_changes(ledger, edition, previous),
         sources=_sources(edition),
         glossary=GLOSSARY,

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from reports.bulletin import format as fmt
+from reports.bulletin.charts import email_png
 from reports.bulletin.content import UNCERTAINTY_LINE, Content, date_words
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
@@ -122,6 +123,29 @@ def _sources_table(content: Content) -> list[dict]:
     return list(rows.values())
 
 
+def _charts_manifest(content: Content) -> str:
+    """Every chart of the edition for the email: its section, title, description and source, and
+    its PNG drawn narrow for mail; and each council's own chart, by area code."""
+
+    def entry(chart, section: str | None, number: int | None) -> dict:
+        return {
+            "id": chart.spec.id,
+            "number": number,
+            "section": section,
+            "title": chart.spec.title,
+            "subtitle": chart.spec.subtitle,
+            "alt": chart.rendered.alt,
+            "source": chart.source,
+            "email_png": f"data/email/{chart.spec.id}.png",
+        }
+
+    manifest = {
+        "charts": [entry(c, s.id, c.number) for s in content.sections for c in s.charts],
+        "area_charts": {c.area: entry(c, None, None) for c in content.area_charts},
+    }
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
 def _context(content: Content) -> dict:
     charts = [chart for section in content.sections for chart in section.charts]
     previous = content.info.previous_period
@@ -152,7 +176,11 @@ def render_files(content: Content) -> dict[str, bytes]:
     for section in content.sections:
         for chart in section.charts:
             files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
-            files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for email and reuse
+            files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for the PDF and reuse
+            files[f"data/email/{chart.spec.id}.png"] = email_png(chart.narrow.png)
+    for chart in content.area_charts:
+        files[f"data/email/{chart.spec.id}.png"] = email_png(chart.rendered.png)
+    files["data/charts.json"] = _charts_manifest(content).encode()
     for table in content.tables:
         files[f"data/{table.id}.csv"] = _table_csv(table).encode()
     files["bulletin.pdf"] = _render_pdf(content, context)

@@ -1,9 +1,12 @@
 """Email delivery of a published edition: one multipart message per subscriber, logged so a re-run never
 sends twice.
 
-The message is built from the published edition folder alone (`site/<period>/`: figures.json,
-index.html for the charts' titles and descriptions, and `data/figure-N.png` when the edition has them),
-so an edition can be sent, or sent again to a late subscriber, long after it was rendered.
+The message is built from the published edition folder alone (`site/<period>/`: figures.json, and
+data/charts.json with the charts drawn narrow for mail under data/email/), so an edition can be sent,
+or sent again to a late subscriber, long after it was rendered. It is light enough for any inbox
+(under 200 KB for two areas): at most three charts, each a 64-colour PNG drawn for a phone's width
+(the labour market's lead chart, the prices chart and the subscriber's own council's), and a
+headline table of the subscriber's areas beside the focus area and the UK.
 
 Delivery semantics: at most once. For each subscriber without a delivery row marked `sent` or `pending`:
 connect (and log in) first, then record `pending` with the Message-ID, then hand the message to the SMTP
@@ -24,10 +27,9 @@ are scrubbed (`reports.delivery.subscribers.scrub`) before they are stored or ra
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
-import re
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ import stamina
 from jinja2 import Environment, select_autoescape
 
 from reports.bulletin import format as fmt
+from reports.bulletin.content import dashboard_labels
 from reports.bulletin.layout import Paths, published_manifests
 from reports.delivery.smtp import (
     MailError,
@@ -53,9 +56,25 @@ from reports.delivery.tokens import secret_bytes, unsubscribe_url
 log = logging.getLogger(__name__)
 
 DEMO_LINE = "Demonstration data — not official statistics"
-_HEADING_RE = re.compile(r'<h3 id="(figure-\d+)-heading">(.*?)</h3>', re.S)
-_DESC_RE = re.compile(r'<desc id="(figure-\d+)-desc">(.*?)</desc>', re.S)
-_TAG_RE = re.compile(r"<[^>]+>")
+TEXT_WIDTH = 78  # the plain-text part's lines (RFC 5322 recommends at most 78 characters)
+# The sections whose lead chart every message carries; the subscriber's own council's comes third.
+EMAIL_CHART_SECTIONS = ("labour_market", "prices")
+# The headline table: for each of the subscriber's areas (else the focus area), these indicators,
+# each beside the focus area's and the UK's. The one-off reference figures (IMD rank, Levelling Up
+# Fund category) are not monthly news and stay in the bulletin.
+EMAIL_INDICATORS = (
+    "claimant_rate",
+    "youth_claimant_rate",
+    "employment_rate",
+    "unemployment_rate",
+    "inactivity_rate",
+    "median_pay_residence",
+    "enterprises_per_10000",
+    "average_house_price",
+    "life_satisfaction",
+)
+MAX_TABLE_ROWS = 25
+EMAIL_CHART_WIDTH_PX = 340  # as shown; the PNG is twice as wide for sharp screens
 
 
 @dataclass(frozen=True)
@@ -112,102 +131,149 @@ class ChartImage:
     id: str
     title: str
     alt: str
+    source: str
     png: bytes | None
 
 
-def _text(fragment: str) -> str:
-    return " ".join(html.unescape(_TAG_RE.sub("", fragment)).split())
+def _chart_image(folder: Path, entry: dict) -> ChartImage:
+    png = folder / entry["email_png"]
+    return ChartImage(
+        entry["id"], entry["title"], entry["alt"], entry["source"], png.read_bytes() if png.exists() else None
+    )
 
 
-def edition_charts(edition_folder: Path) -> list[ChartImage]:
-    """The edition's charts in order: title and description from index.html, PNG from data/<id>.png."""
-    index = Path(edition_folder) / "index.html"
-    page = index.read_text(encoding="utf-8") if index.exists() else ""
-    descriptions = {m[1]: _text(m[2]) for m in _DESC_RE.finditer(page)}
+def edition_charts(edition_folder: Path, areas: tuple[str, ...] = ()) -> list[ChartImage]:
+    """The charts a message carries: the lead chart of each of EMAIL_CHART_SECTIONS, then the
+    chart of the first of `areas` that has one of its own. None for an edition without a charts
+    manifest (`data/charts.json`)."""
+    folder = Path(edition_folder)
+    manifest_path = folder / "data" / "charts.json"
+    if not manifest_path.exists():
+        return []
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     charts = []
-    for match in _HEADING_RE.finditer(page):
-        chart_id = match[1]
-        png = Path(edition_folder) / "data" / f"{chart_id}.png"
-        title = _text(match[2])
-        charts.append(
-            ChartImage(
-                chart_id, title, descriptions.get(chart_id, title), png.read_bytes() if png.exists() else None
-            )
-        )
+    for section in EMAIL_CHART_SECTIONS:
+        lead = next((c for c in manifest.get("charts", []) if c.get("section") == section), None)
+        if lead is not None:
+            charts.append(_chart_image(folder, lead))
+    own = next((manifest["area_charts"][a] for a in areas if a in manifest.get("area_charts", {})), None)
+    if own is not None:
+        charts.append(_chart_image(folder, own))
     return charts
 
 
 def headline_rows(sidecar: dict, areas: tuple[str, ...] = ()) -> list[dict]:
-    """Value figures of the subscriber's areas (in their order), then of the edition's focus area."""
-    focus = sidecar["area"]["code"]
-    latest: dict[tuple[str, str], dict] = {}
-    for entry in sidecar.get("figures", []):
-        if entry.get("measure") != "value":
-            continue
-        key = (entry["area"], entry["indicator"])
-        if key not in latest or (entry.get("period") or "") > (latest[key].get("period") or ""):
-            latest[key] = entry
-    rows = []
-    for area in dict.fromkeys([*areas, focus]):
-        for (code, _), entry in latest.items():
-            if code == area:
-                rows.append(
-                    {
-                        "area": entry.get("area_name") or code,
-                        "indicator": entry.get("title") or entry["indicator"],
-                        "period": entry.get("period_label")
-                        or (fmt.period_label(entry["period"]) if entry.get("period") else fmt.MISSING),
-                        "value": entry.get("display") or fmt.MISSING,
-                        "chosen": area in areas,
-                    }
-                )
+    """The headline table: for each of the subscriber's areas (the focus area when none is chosen),
+    a group of EMAIL_INDICATORS rows, each with the area's latest value, period and change on the
+    year beside the focus area's and the UK's values, at most MAX_TABLE_ROWS rows in all."""
+    focus, uk = sidecar["area"]["code"], sidecar.get("uk", {}).get("code")
+    entries = {(e["indicator"], e["area"], e["measure"]): e for e in sidecar.get("figures", [])}
+    labels = dashboard_labels()
+    rows: list[dict] = []
+    for area in dict.fromkeys([*areas] or [focus]):
+        group, name = [], None
+        for indicator in EMAIL_INDICATORS:
+            value = entries.get((indicator, area, "value"))
+            if value is None:
+                continue
+            name = value.get("area_name") or area
+            change = entries.get((indicator, area, "change_year"))
+            beside = {
+                code: entries.get((indicator, code, "value"), {}).get("display", "") for code in (focus, uk)
+            }
+            group.append(
+                {
+                    "indicator": labels.get(indicator, value.get("title") or indicator),
+                    "period": value.get("period_label") or fmt.period_label(value.get("period") or ""),
+                    "value": value["display"],
+                    "change": change["display"] if change else "",
+                    "focus": beside[focus] if area != focus else "",
+                    "uk": beside[uk],
+                }
+            )
+        if group and len(rows) + 1 + len(group) <= MAX_TABLE_ROWS:
+            rows += [{"group": name, "chosen": area in areas}, *group]
     return rows
 
 
+# Inline styles only (mail clients drop <style>); sizes in px, none below 14; one column that fits
+# a phone, with side padding; the table narrow enough for 375 px (the period under each name).
 _HTML = Environment(autoescape=select_autoescape(default=True, default_for_string=True)).from_string(
     """<!DOCTYPE html>
-<html lang="en-GB"><head><meta charset="utf-8"><title>{{ subject }}</title></head>
-<body style="font-family: Arial, sans-serif; color: #0b0c0c; max-width: 640px; margin: 0 auto;">
+<html lang="en-GB"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ subject }}</title></head>
+<body style="margin: 0; padding: 0; background: #ffffff;">
+<div style="font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.45; color: #0b0c0c;
+ max-width: 640px; margin: 0 auto; padding: 12px 16px;">
 {% if demo %}<p style="background: #fff2cc; padding: 8px; border-left: 4px solid #b58800;">
-<strong>{{ demo_line }}.</strong>
-The figures below are illustrative samples.</p>{% endif %}
-<h1 style="font-size: 24px;">{{ title }}: {{ label }}</h1>
-<p>Edition {{ edition }}, published {{ published }}. <a href="{{ link }}">Read the full edition</a>.</p>
-<h2 style="font-size: 20px;">Main points</h2>
-<ul>{% for point in main_points %}<li>{{ point }}</li>{% endfor %}</ul>
-{% if rows %}<h2 style="font-size: 20px;">Headline figures</h2>
-<table style="border-collapse: collapse;" cellpadding="4">
-<caption style="text-align: left;">Latest value of each indicator
-{%- if chosen %}: your areas first{% endif %}</caption>
-<thead><tr><th scope="col" align="left">Area</th><th scope="col" align="left">Indicator</th>
-<th scope="col" align="left">Period</th><th scope="col" align="right">Value</th></tr></thead>
-<tbody>{% for row in rows %}<tr style="border-top: 1px solid #b1b4b6;">
-<td>{{ row.area }}</td><td>{{ row.indicator }}</td>
-<td>{{ row.period }}</td><td align="right">{{ row.value }}</td></tr>
-{% endfor %}</tbody></table>{% endif %}
-{% if charts %}<h2 style="font-size: 20px;">Charts</h2>
-{% for chart in charts %}<h3 style="font-size: 16px;">{{ chart.title }}</h3>
-{% if chart.cid %}<p><img src="cid:{{ chart.cid }}" alt="{{ chart.alt }}" width="600"
- style="max-width: 100%; height: auto;"></p>
-{% else %}<p>{{ chart.alt }}</p>{% endif %}{% endfor %}{% endif %}
-<p><a href="{{ link }}">Read the full edition</a>, with every figure's source, the data behind each chart
-and what changed since the last edition.</p>
-<hr>
+<strong>{{ demo_line }}.</strong> The figures below are illustrative samples.</p>{% endif %}
+<h1 style="font-size: 24px; line-height: 1.25; margin: 8px 0;">{{ title }}: {{ label }}</h1>
+<p>Edition {{ edition }}, published {{ published }}.
+<a href="{{ link }}" style="color: #1d70b8;">Read the full edition</a>.</p>
+<h2 style="font-size: 20px; margin: 20px 0 8px;">Main points</h2>
+<ul style="padding-left: 20px; margin: 0;">{% for point in main_points %}
+<li style="margin-bottom: 6px;">{{ point }}</li>{% endfor %}</ul>
+{% if rows %}<h2 style="font-size: 20px; margin: 20px 0 8px;">Headline figures</h2>
+<table role="table" style="border-collapse: collapse; width: 100%; font-size: 14px;">
+<caption style="text-align: left; padding-bottom: 6px;">Latest value, change on the year, and the
+{{ focus_label }} and the UK beside it</caption>
+<thead><tr><th scope="col" align="left" style="padding: 4px 4px 4px 0;">Indicator</th>
+<th scope="col" align="right" style="padding: 4px;">Latest</th>
+<th scope="col" align="right" style="padding: 4px;">On the year</th>
+<th scope="col" align="right" style="padding: 4px;">{{ focus_label }}</th>
+<th scope="col" align="right" style="padding: 4px 0 4px 4px;">UK</th></tr></thead>
+<tbody>{% for row in rows %}{% if "group" in row %}<tr><th scope="rowgroup" colspan="5" align="left"
+ style="background: #12436d; color: #ffffff; padding: 4px 6px;">{{ row.group }}</th></tr>
+{% else %}<tr style="border-top: 1px solid #b1b4b6;">
+<th scope="row" align="left" style="font-weight: normal; padding: 4px 4px 4px 0;">{{ row.indicator }}<br>
+<span style="color: #505a5f;">{{ row.period }}</span></th>
+<td align="right" style="padding: 4px 3px; white-space: nowrap;"><strong>{{ row.value }}</strong></td>
+<td align="right" style="padding: 4px 3px; white-space: nowrap;">{{ row.change }}</td>
+<td align="right" style="padding: 4px 3px; white-space: nowrap;">{{ row.focus }}</td>
+<td align="right" style="padding: 4px 0 4px 3px; white-space: nowrap;">{{ row.uk }}</td></tr>
+{% endif %}{% endfor %}</tbody></table>{% endif %}
+{% for chart in charts %}<h2 style="font-size: 18px; margin: 20px 0 6px;">{{ chart.title }}</h2>
+{% if chart.cid %}<p style="margin: 0;"><img src="cid:{{ chart.cid }}" alt="{{ chart.alt }}"
+ width="{{ chart_width }}" style="display: block; max-width: 100%; height: auto;"></p>
+{% else %}<p>{{ chart.alt }}</p>{% endif %}
+<p style="font-size: 14px; color: #505a5f; margin: 4px 0 0;">{{ chart.source }}</p>{% endfor %}
+<p><a href="{{ link }}" style="color: #1d70b8;">Read the full edition</a>, with every chart and table,
+every figure's source and what changed since the last edition.</p>
+<hr style="border: 0; border-top: 1px solid #b1b4b6;">
 <p style="font-size: 14px;">You receive the {{ title }} because you subscribed to it.
-<a href="{{ unsubscribe }}">Unsubscribe</a> with one click.</p>
-</body></html>
+<a href="{{ unsubscribe }}" style="color: #1d70b8;">Unsubscribe</a> with one click.</p>
+</div></body></html>
 """
 )
 
 
-def _text_table(rows: list[dict]) -> list[str]:
-    header = {"area": "Area", "indicator": "Indicator", "period": "Period", "value": "Value"}
-    widths = {k: max(len(str(r[k])) for r in [header, *rows]) for k in header}
-    lines = []
-    for row in [header, *rows]:
-        cells = [str(row[k]).ljust(widths[k]) for k in ("area", "indicator", "period")]
-        lines.append("  ".join([*cells, str(row["value"]).rjust(widths["value"])]).rstrip())
+def _wrap(text: str, indent: str = "", first: str = "") -> list[str]:
+    return textwrap.wrap(
+        text, TEXT_WIDTH, initial_indent=first or indent, subsequent_indent=indent, break_on_hyphens=False
+    ) or [first.rstrip()]
+
+
+def _text_table(rows: list[dict], focus_label: str) -> list[str]:
+    """The headline table in at most TEXT_WIDTH columns: each indicator and its period on one line,
+    its figures on the next."""
+    widths = {"value": 10, "change": 14, "focus": 10, "uk": 10}
+    head = f"{'':4}{'Latest':>{widths['value']}}{'On the year':>{widths['change']}}"
+    head += f"{focus_label[: widths['focus'] - 1]:>{widths['focus']}}{'UK':>{widths['uk']}}"
+    lines = [head]
+    for row in rows:
+        if "group" in row:
+            lines += ["", row["group"].upper()]
+            continue
+        lines += _wrap(f"{row['indicator']}, {row['period']}", indent="    ", first="  ")
+        figures = "".join(f"{row[k]:>{w}}" for k, w in widths.items())
+        lines.append(f"{'':4}{figures}")
     return lines
+
+
+def _short(name: str) -> str:
+    """'West Midlands Combined Authority' -> 'WMCA': a column heading's width."""
+    words = name.replace("Combined Authority", "CA").split()
+    return "".join(w[0] for w in words[:-1]) + words[-1] if words[-1] == "CA" else name
 
 
 def build_message(
@@ -236,7 +302,8 @@ def build_message(
     link = edition_url(site_url, period)
     unsubscribe = unsubscribe_url(site_url, subscriber.ref, unsubscribe_secret)
     rows = headline_rows(sidecar, subscriber.areas)
-    charts = edition_charts(folder)
+    charts = edition_charts(folder, subscriber.areas)
+    focus_label = sidecar.get("area", {}).get("label") or _short(sidecar["area"]["name"])
     domain = mail_from.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
     published = sidecar.get("published") or ""
     published_words = published
@@ -246,23 +313,30 @@ def build_message(
 
     text = []
     if demo:
-        text += [f"{DEMO_LINE.upper()}. The figures below are illustrative samples.", ""]
-    text += [f"{title}: {label}", f"Edition {sidecar.get('edition', '')}, published {published_words}.", ""]
-    text += [f"Read the full edition: {link}", "", "MAIN POINTS", ""]
-    text += [f"* {point}" for point in sidecar.get("main_points", [])]
+        text += [*_wrap(f"{DEMO_LINE.upper()}. The figures below are illustrative samples."), ""]
+    text += [
+        *_wrap(f"{title}: {label}"),
+        f"Edition {sidecar.get('edition', '')}, published {published_words}.",
+        "",
+    ]
+    text += ["Read the full edition:", link, "", "MAIN POINTS", ""]
+    for point in sidecar.get("main_points", []):
+        text += _wrap(point, indent="  ", first="* ")
     if rows:
-        chosen = any(r["chosen"] for r in rows)
-        text += ["", "HEADLINE FIGURES" + (" (your areas first)" if chosen else ""), "", *_text_table(rows)]
+        text += ["", "HEADLINE FIGURES", "", *_text_table(rows, focus_label)]
     if charts:
         text += ["", "CHARTS", ""]
-        text += [f"* {chart.title}: {chart.alt}" for chart in charts]
+        for chart in charts:
+            text += _wrap(f"{chart.title}: {chart.alt} {chart.source}", indent="  ", first="* ")
     text += [
         "",
-        f"Every figure's source, the data behind each chart and what changed since the last edition: {link}",
+        *_wrap("Every chart and table, every figure's source and what changed since the last edition:"),
+        link,
         "",
         "--",
-        f"You receive the {title} because you subscribed to it.",
-        f"Unsubscribe: {unsubscribe}",
+        *_wrap(f"You receive the {title} because you subscribed to it."),
+        "Unsubscribe:",
+        unsubscribe,
         "",
     ]
 
@@ -278,8 +352,9 @@ def build_message(
         link=link,
         main_points=sidecar.get("main_points", []),
         rows=rows,
-        chosen=any(r["chosen"] for r in rows),
-        charts=[{"title": c.title, "alt": c.alt, "cid": cids.get(c.id)} for c in charts],
+        focus_label=focus_label,
+        chart_width=EMAIL_CHART_WIDTH_PX,
+        charts=[{"title": c.title, "alt": c.alt, "source": c.source, "cid": cids.get(c.id)} for c in charts],
         unsubscribe=unsubscribe,
     )
 
