@@ -543,7 +543,9 @@ def checks(as_json: JsonOption = False) -> None:
 
 subscribers_app = typer.Typer(help="The people who get each edition by email.", no_args_is_help=True)
 site_app = typer.Typer(help="Serve the published site and the unsubscribe page.", no_args_is_help=True)
+mail_app = typer.Typer(help="Look at an edition's email before it is sent.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(mail_app, name="mail")
 app.add_typer(site_app, name="site")
 
 
@@ -663,6 +665,77 @@ def send(
         typer.echo(f"Error: subscriber #{subscriber_id}: {reason}", err=True)
     if summary.failed:
         raise typer.Exit(1)
+
+
+@mail_app.command("preview", short_help="Write the message an edition would send; send nothing.")
+def mail_preview(
+    edition: Annotated[
+        str | None, typer.Argument(metavar="YYYY-MM", help="Edition month (default: the newest).")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="ADDRESS", help="A subscriber's address: their areas and unsubscribe link."
+        ),
+    ] = None,
+    areas: Annotated[
+        str | None,
+        typer.Option(
+            "--areas",
+            metavar="AREA[,AREA...]",
+            help="Areas shown first (GSS codes or names); default: the subscriber's, else the focus area.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE.eml", help="Where to write it (default: mail-preview-YYYY-MM.eml)."
+        ),
+    ] = None,
+) -> None:
+    """Write the exact message that `eim send` would hand to the SMTP server, as an .eml file any
+    mail program opens, and say what is in it. Nothing is sent and nothing is recorded."""
+    from reports.delivery.mail import MailError, preview_message
+
+    _check_edition(edition)
+    settings = _settings()
+    needed = {
+        "EIM_MAIL_FROM": settings.mail_from,
+        "EIM_SITE_URL": settings.site_url,
+        "EIM_UNSUBSCRIBE_SECRET": settings.unsubscribe_secret,
+    }
+    if missing := [name for name, value in needed.items() if not value]:
+        raise _fail(f"the message needs {', '.join(missing)} (as sending does)", code=2)
+    try:
+        chosen = None
+        if areas is not None:
+            area_set = load_area_file(settings.area, settings.area_file)
+            chosen = tuple(area_set.resolve(item) for item in areas.split(",") if item.strip())
+        preview = preview_message(
+            settings.data_dir,
+            edition,
+            mail_from=settings.mail_from,
+            site_url=settings.site_url,
+            unsubscribe_secret=settings.unsubscribe_secret.get_secret_value(),
+            address=to,
+            areas=chosen,
+        )
+    except (MailError, AreaFileError) as error:
+        raise _fail(str(error)) from None
+    raw = preview.message.as_bytes()
+    target = out or Path(f"mail-preview-{preview.period}.eml")
+    try:
+        target.write_bytes(raw)
+    except OSError as error:
+        raise _fail(f"cannot write {target}: {error.strerror}") from None
+    charts = sum(1 for part in preview.message.walk() if part.get_content_type() == "image/png")
+    subscriber = preview.subscriber
+    whom = "the subscriber" if subscriber.id else "a reader who is not a subscriber"
+    shown = ", ".join(subscriber.areas) or "the focus area"
+    typer.echo(
+        f"Wrote {target}: {len(raw) / 1024:.0f} KB, {charts} chart{'s' * (charts != 1)}, the message "
+        f"{whom} {subscriber.email} (areas: {shown}) would get. Nothing was sent."
+    )
 
 
 @app.command(short_help="Who got which edition, and any error.")

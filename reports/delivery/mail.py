@@ -26,6 +26,7 @@ are scrubbed (`reports.delivery.subscribers.scrub`) before they are stored or ra
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -50,7 +51,7 @@ from reports.delivery.smtp import (
     SmtpSettings,
     TransientMailError,
 )
-from reports.delivery.subscribers import Subscriber, SubscriberStore
+from reports.delivery.subscribers import Subscriber, SubscriberStore, new_ref
 from reports.delivery.tokens import secret_bytes, unsubscribe_url
 
 log = logging.getLogger(__name__)
@@ -412,6 +413,42 @@ def unsent_subscribers(data_dir: Path, period: str) -> int:
     store = SubscriberStore(Path(data_dir))
     states = store.delivery_states(period)
     return sum(1 for subscriber in store.list_subscribers() if subscriber.id not in states)
+
+
+@dataclass(frozen=True)
+class Preview:
+    period: str
+    message: EmailMessage
+    subscriber: Subscriber
+
+
+def preview_message(
+    data_dir: Path,
+    period: str | None,
+    *,
+    mail_from: str,
+    site_url: str,
+    unsubscribe_secret: str,
+    address: str | None = None,
+    areas: tuple[str, ...] | None = None,
+) -> Preview:
+    """The message `send_edition` would hand over for `period` (default: the newest published
+    edition): to the subscriber of `address` when there is one (their chosen areas unless `areas`
+    says otherwise), else to a subscriber of `areas` who is not in the store. Nothing is sent or
+    recorded."""
+    period = period or newest_published_period(data_dir)
+    folder = Paths(Path(data_dir)).site / period
+    if not (folder / "figures.json").exists():
+        raise MailError(f"edition {period} is not published: nothing to preview")
+    known = SubscriberStore(Path(data_dir)).get(address) if address else None
+    # Someone not in the store gets a reference of no subscriber: their unsubscribe link is inert.
+    subscriber = known or Subscriber(0, address or "subscriber@example.org", (), ref=new_ref())
+    if areas is not None:
+        subscriber = dataclasses.replace(subscriber, areas=areas)
+    message = build_message(
+        folder, subscriber, mail_from=mail_from, site_url=site_url, unsubscribe_secret=unsubscribe_secret
+    )
+    return Preview(period, message, subscriber)
 
 
 def send_edition(
