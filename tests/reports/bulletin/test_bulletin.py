@@ -57,6 +57,7 @@ def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
         *[heading for _, heading in SECTIONS],
         "What changed since the last edition",
         "Strengths and limitations",
+        "Data sources",
         "Glossary",
         "Annex: tables for every indicator",
     ]

@@ -28,7 +28,9 @@ def _printed(page: str) -> str:
     series behind them, listed in their CSVs) and without the sources, definitions and glossary."""
     main = page[page.index('id="main-points"') : page.index("</main>")]
     main = re.sub(r"<figure.*?</figure>", " ", main, flags=re.S)
-    main = re.sub(r'<section aria-labelledby="(strengths|glossary)".*?</section>', " ", main, flags=re.S)
+    main = re.sub(
+        r'<section aria-labelledby="(strengths|sources|glossary)".*?</section>', " ", main, flags=re.S
+    )
     main = re.sub(r"<caption>.*?</caption>|<thead>.*?</thead>", " ", main, flags=re.S)
     main = re.sub(r'<p class="note">.*?</p>', " ", main, flags=re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", main))
