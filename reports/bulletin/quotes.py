@@ -46,6 +46,9 @@ class Ledger:
             "vintages": figure.vintages.split(",") if figure.vintages else [],
             "release_date": self._release_date(datasets),
         }
+        if measure == "change_year" and figure.indicator.survey:
+            # Whether the survey's change is beyond its interval (None: no interval published).
+            self._entries[key]["significant"] = figure.significant_year
         return display
 
     def value(self, figure: Figure) -> str:

@@ -163,6 +163,9 @@ def edition_charts(edition_folder: Path, areas: tuple[str, ...] = ()) -> list[Ch
     return charts
 
 
+NOT_SIGNIFICANT = "not significant"  # the bulletin dashboard's words for a survey change within its interval
+
+
 def headline_rows(sidecar: dict, areas: tuple[str, ...] = ()) -> list[dict]:
     """The headline table: for each of the subscriber's areas (the focus area when none is chosen),
     a group of EMAIL_INDICATORS rows, each with the area's latest value, period and change on the
@@ -188,6 +191,7 @@ def headline_rows(sidecar: dict, areas: tuple[str, ...] = ()) -> list[dict]:
                     "period": value.get("period_label") or fmt.period_label(value.get("period") or ""),
                     "value": value["display"],
                     "change": change["display"] if change else "",
+                    "note": NOT_SIGNIFICANT if change and change.get("significant") is False else "",
                     "focus": beside[focus] if area != focus else "",
                     "uk": beside[uk],
                 }
@@ -229,7 +233,8 @@ _HTML = Environment(autoescape=select_autoescape(default=True, default_for_strin
 <th scope="row" align="left" style="font-weight: normal; padding: 4px 4px 4px 0;">{{ row.indicator }}<br>
 <span style="color: #505a5f;">{{ row.period }}</span></th>
 <td align="right" style="padding: 4px 3px; white-space: nowrap;"><strong>{{ row.value }}</strong></td>
-<td align="right" style="padding: 4px 3px; white-space: nowrap;">{{ row.change }}</td>
+<td align="right" style="padding: 4px 3px;"><span style="white-space: nowrap;">{{ row.change }}</span>
+{%- if row.note %}<br><span style="color: #505a5f;">{{ row.note }}</span>{% endif %}</td>
 <td align="right" style="padding: 4px 3px; white-space: nowrap;">{{ row.focus }}</td>
 <td align="right" style="padding: 4px 0 4px 3px; white-space: nowrap;">{{ row.uk }}</td></tr>
 {% endif %}{% endfor %}</tbody></table>{% endif %}
@@ -257,7 +262,7 @@ def _wrap(text: str, indent: str = "", first: str = "") -> list[str]:
 def _text_table(rows: list[dict], focus_label: str) -> list[str]:
     """The headline table in at most TEXT_WIDTH columns: each indicator and its period on one line,
     its figures on the next."""
-    widths = {"value": 10, "change": 14, "focus": 10, "uk": 10}
+    widths = {"value": 10, "change": 14, "focus": 10, "uk": 10}  # the row's figures, right-aligned
     head = f"{'':4}{'Latest':>{widths['value']}}{'On the year':>{widths['change']}}"
     head += f"{focus_label[: widths['focus'] - 1]:>{widths['focus']}}{'UK':>{widths['uk']}}"
     lines = [head]
@@ -265,7 +270,8 @@ def _text_table(rows: list[dict], focus_label: str) -> list[str]:
         if "group" in row:
             lines += ["", row["group"].upper()]
             continue
-        lines += _wrap(f"{row['indicator']}, {row['period']}", indent="    ", first="  ")
+        note = f" (change {row['note']})" if row["note"] else ""
+        lines += _wrap(f"{row['indicator']}, {row['period']}{note}", indent="    ", first="  ")
         figures = "".join(f"{row[k]:>{w}}" for k, w in widths.items())
         lines.append(f"{'':4}{figures}")
     return lines

@@ -50,6 +50,8 @@ def test_the_headline_table_has_the_chosen_areas_and_no_one_off_reference_figure
     groups = re.findall(r'scope="rowgroup"[^>]*>([^<]+)</th>', page)
     assert groups == ["Coventry", "Birmingham"]
     assert "Index of Multiple Deprivation" not in page and "priority category" not in page.lower()
+    # Survey changes in the bulletin dashboard's words, periods as it names them.
+    assert "not significant" in page and "12 months to June 2026" in page
     # A subscriber who chose no area gets the focus area's figures.
     anyone = _message(demo_edition, Subscriber(4, "al@example.org", (), ref="YWwtcmVmLTAxMjM0NTY3ODk"))
     assert re.findall(r'scope="rowgroup"[^>]*>([^<]+)</th>', anyone.get_body(("html",)).get_content()) == [
