@@ -103,7 +103,9 @@ def _aps(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str,
 
     def denominator(c: str) -> int:
         people = samples.residents_16_64(c, end.year)
-        return int(round(people * (0.78 if variable == "83" else 1.0), -2))
+        # The unemployment rate is of the economically active; the other two of all residents 16-64.
+        share = samples.economically_active_share(c, end) if variable == "83" else 1.0
+        return int(round(people * share, -2))
 
     def numerator(c: str) -> int:
         return int(round(denominator(c) * samples.aps_rate(c, variable, end) / 100, -2))
@@ -122,8 +124,12 @@ def _aps(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str,
 
 def _ashe(place: str) -> Value:
     def value(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
-        members = emulator.members.get(code) or (code,)
-        pay = sum(samples.median_weekly_pay(c, int(period), place) for c in members) / len(members)
+        # A composite's median, illustratively its parts' medians weighted by their residents.
+        year = int(period)
+        parts = emulator.leaves(code)
+        weights = [samples.residents_16_64(c, year) for c in parts]
+        pay = sum(w * samples.median_weekly_pay(c, year, place) for c, w in zip(parts, weights, strict=True))
+        pay /= sum(weights)
         return round(pay, 1) if measure == "20100" else round(2.0 + 4 * samples.unit_hash("cv", code), 1)
 
     return value
@@ -272,9 +278,14 @@ class NomisEmulator:
         self.members = members
         self.page_limit = page_limit
 
+    def leaves(self, code: str) -> list[str]:
+        """The areas with values of their own that `code` is made of (itself, if it is one)."""
+        members = self.members.get(code)
+        return [leaf for member in members for leaf in self.leaves(member)] if members else [code]
+
     def total(self, code: str, value: Callable[[str], float]) -> float:
-        """A composite area's figure is its members' total, as the publisher computes it."""
-        return sum(value(member) for member in self.members.get(code) or (code,))
+        """A composite area's figure is its parts' total, as the publisher computes it."""
+        return sum(value(leaf) for leaf in self.leaves(code))
 
     def rows(self, source_id: str, query: dict[str, str]) -> Iterator[list[str]]:
         spec = NOMIS_DATASETS[source_id]

@@ -1,8 +1,16 @@
 """Illustrative sample data for the demo, served in each publisher's exact format.
 
-The values are ILLUSTRATIVE, not official statistics: a deterministic pattern per area (a level,
-the 2020 pandemic jump and a slow return) so that every run of the demo gives the same figures.
-Periods follow today's date, so the demo never goes stale.
+The values are ILLUSTRATIVE, not official statistics, but they add up as the real ones do: each
+council's values are generated, and every aggregate the publisher also publishes (a combined
+authority, the region, England, the UK) is the sum of its parts (counts) or the ratio of the sums
+of its parts (rates). The region is the focus area's neighbourhood of named councils plus the rest
+of the region, England the region plus the rest of England, the UK England plus the rest of the UK,
+each "rest" a part of its own (`rest_code`). Rates that belong together are coherent: the
+employment, inactivity and unemployed shares of residents aged 16 to 64 make 100%. The claimant
+rate rises from March 2020 to about twice its later level and falls back over 2021 and 2022, as
+the real series did; levels are anchored on published figures (the WMCA's claimant rate of about 5%
+in 2024-25, 8% in 2020). Deterministic, and periods follow today's date, so the demo never goes
+stale.
 """
 
 from __future__ import annotations
@@ -11,8 +19,8 @@ import datetime as dt
 import hashlib
 import math
 
-# Rough orders of magnitude for the areas the packaged area files name; any other area gets a
-# level derived from its code, so a custom area file still has a complete demo.
+# Rough orders of magnitude for the councils the packaged area files name; any other council gets
+# a level derived from its code, so a custom area file still has a complete demo.
 RESIDENTS_16_64 = {
     "E08000025": 745_000,
     "E08000026": 242_000,
@@ -21,22 +29,31 @@ RESIDENTS_16_64 = {
     "E08000029": 131_000,
     "E08000030": 177_000,
     "E08000031": 171_000,
-    "E12000005": 3_720_000,
-    "E92000001": 36_100_000,
-    "K02000001": 42_900_000,
 }
+# The claimant rate (per cent of residents aged 16 to 64) once the pandemic had passed, 2024-25.
 CLAIMANT_RATE = {
-    "E08000025": 8.1,
-    "E08000026": 4.6,
-    "E08000027": 4.7,
-    "E08000028": 6.4,
-    "E08000029": 3.2,
-    "E08000030": 5.8,
-    "E08000031": 7.2,
-    "E12000005": 4.8,
-    "E92000001": 4.0,
-    "K02000001": 3.9,
+    "E08000025": 6.0,
+    "E08000026": 3.4,
+    "E08000027": 3.5,
+    "E08000028": 4.7,
+    "E08000029": 2.4,
+    "E08000030": 4.2,
+    "E08000031": 5.2,
 }
+# The parts of an area that are not named: its residents aged 16 to 64 and claimant rate. The West
+# Midlands region outside the WMCA's neighbourhood, England outside the region, the UK outside England.
+REST_PREFIX = "REST-"
+REST_RESIDENTS_16_64 = {"region": 650_000, "england": 32_400_000, "uk": 6_800_000}
+REST_CLAIMANT_RATE = {"region": 3.0, "england": 2.9, "uk": 2.6}
+
+
+def rest_code(role: str, code: str) -> str:
+    """The unnamed rest of area `code` (its `role`: region, england or uk) beyond its named parts."""
+    return f"{REST_PREFIX}{role}-{code}"
+
+
+def _rest_role(code: str) -> str | None:
+    return code.removeprefix(REST_PREFIX).split("-", 1)[0] if code.startswith(REST_PREFIX) else None
 
 
 def unit_hash(*parts: str) -> float:
@@ -58,17 +75,43 @@ def latest_population_year(today: dt.date) -> int:
 
 
 def residents_16_64(code: str, year: int) -> int:
-    base = RESIDENTS_16_64.get(code) or int(150_000 + 250_000 * unit_hash("pop", code))
-    return int(round(base * (1.004 ** (year - 2024)), -1))
+    role = _rest_role(code)
+    if role is not None:
+        base = REST_RESIDENTS_16_64[role] * (0.95 + 0.1 * unit_hash("pop", code))
+    else:
+        # An unnamed district (E07) is smaller than a unitary or metropolitan council.
+        low, spread = (45_000, 70_000) if code.startswith("E07") else (150_000, 250_000)
+        base = RESIDENTS_16_64.get(code) or int(low + spread * unit_hash("pop", code))
+    growth = 1.003 + 0.004 * unit_hash("growth", code)
+    return int(round(base * growth ** (year - 2024), -1))
+
+
+def pandemic_factor(month: dt.date) -> float:
+    """The claimant rate relative to its 2024-25 level: 0.85 before March 2020, up to 1.9 by May
+    2020 as furlough and Universal Credit claims rose, held through the winter, then easing back
+    to the later level over 2021 and 2022."""
+    months = (month.year - 2020) * 12 + month.month - 1  # 0 is January 2020
+    if months < 2:
+        return 0.85
+    if months <= 4:
+        return 0.85 + (1.9 - 0.85) * (months - 1) / 3
+    if months <= 13:
+        return 1.9 - 0.05 * (months - 4) / 9
+    return 1.0 + 0.85 * math.exp(-(months - 13) / 8.0)
 
 
 def claimant_rate(code: str, month: dt.date) -> float:
-    """Level for the area, doubled in spring 2020 then easing back, with a little wobble."""
-    level = CLAIMANT_RATE.get(code) or 2.5 + 5.0 * unit_hash("rate", code)
-    months = (month.year - 2020) * 12 + month.month - 3
-    shock = 0.0 if months < 0 else 0.9 * math.exp(-months / 14.0)
-    wobble = 0.04 * math.sin(months / 2.0 + 7 * unit_hash("phase", code))
-    return level * (0.8 + shock) + wobble
+    """The area's later level, through the pandemic's rise and fall, with its own drift since 2023
+    and a little month-to-month noise."""
+    role = _rest_role(code)
+    if role is not None:
+        level = REST_CLAIMANT_RATE[role] * (0.95 + 0.1 * unit_hash("rate", code))
+    else:
+        level = CLAIMANT_RATE.get(code) or 2.5 + 4.0 * unit_hash("rate", code)
+    years_since_2023 = max(0.0, (month.year - 2023) + (month.month - 1) / 12)
+    drift = 1 + (unit_hash("drift", code) - 0.5) * 0.06 * years_since_2023
+    noise = 1 + 0.02 * (unit_hash("noise", code, month.isoformat()) - 0.5)
+    return level * pandemic_factor(month) * drift * noise
 
 
 def claimant_count(code: str, month: dt.date) -> int:
@@ -95,17 +138,46 @@ def youth_claimant_count(code: str, month: dt.date) -> int:
     return int(round(claimant_count(code, month) * (0.17 + 0.03 * unit_hash("youth", code)), -1))
 
 
-def aps_rate(code: str, variable: str, period: dt.date) -> float:
-    """APS rates in per cent: employment ~62-78, unemployment ~3-9, inactivity ~18-33."""
-    base = {"45": 62.0, "83": 3.0, "111": 18.0}[variable]
-    spread = {"45": 16.0, "83": 6.0, "111": 15.0}[variable]
+def economically_active_share(code: str, period: dt.date) -> float:
+    """Of residents aged 16 to 64, the share in work or looking for it (72% to 82%), with the
+    survey's sampling noise from one estimate to the next."""
     months = (period.year - 2020) * 12 + period.month
-    return base + spread * unit_hash("aps", variable, code) + 0.6 * math.sin(months / 5 + unit_hash(code))
+    sampling = 0.008 * (unit_hash("active-sample", code, period.isoformat()) - 0.5)
+    return (
+        0.72
+        + 0.10 * unit_hash("active", code)
+        + 0.004 * math.sin(months / 5 + 6 * unit_hash("ap", code))
+        + sampling
+    )
+
+
+def unemployment_share_of_active(code: str, period: dt.date) -> float:
+    """Of the economically active, the share unemployed (3% to 8%), higher in 2020-21."""
+    months = (period.year - 2020) * 12 + period.month
+    pandemic = 0.012 * math.exp(-abs(months - 12) / 10)
+    sampling = 0.008 * (unit_hash("unemployed-sample", code, period.isoformat()) - 0.5)
+    return 0.03 + 0.05 * unit_hash("unemployed", code) + pandemic + 0.002 * math.sin(months / 4) + sampling
+
+
+def aps_rate(code: str, variable: str, period: dt.date) -> float:
+    """APS rates in per cent, coherent for the area: the employment rate and the inactivity rate
+    of residents aged 16 to 64 and the unemployed share of them make 100; the unemployment rate is
+    of the economically active (variables 45, 111 and 83)."""
+    active = economically_active_share(code, period)
+    unemployed = unemployment_share_of_active(code, period)
+    return {
+        "45": active * (1 - unemployed) * 100,
+        "111": (1 - active) * 100,
+        "83": unemployed * 100,
+    }[variable]
 
 
 def median_weekly_pay(code: str, year: int, place: str) -> float:
-    """Gross weekly pay of full-time workers, £: around £600-£800, growing ~5% a year."""
-    level = 600 + 200 * unit_hash("pay", place, code)
+    """Gross weekly pay of full-time workers, £: around £640-£800 where they live, growing ~5% a
+    year; where they work within a few per cent of it (commuters earn either side)."""
+    level = 640 + 160 * unit_hash("pay", code)
+    if place == "workplace":
+        level *= 0.96 + 0.08 * unit_hash("pay-workplace", code)
     return round(level * 1.05 ** (year - 2024), 1)
 
 

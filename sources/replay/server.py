@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sources import nomis
-from sources.replay import govuk, landregistry, ons
+from sources.replay import govuk, landregistry, ons, samples
 from sources.replay.nomis import NomisEmulator
 from sources.replay.reply import Reply
 
-EMULATORS = (ons.route, landregistry.route, govuk.route)
+EMULATORS = (ons.route, govuk.route)
 
 
 REPLY_CACHE_SIZE = 128
@@ -32,6 +32,26 @@ REPLY_CACHE_SIZE = 128
 def entity_tag(body: bytes) -> str:
     """A strong ETag from the body; cached, since the same cached body is answered again and again."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def containment(area_set: object) -> dict[str, tuple[str, ...]]:
+    """What the region, England and the UK are made of, so that every aggregate is the sum of its
+    parts: the region is the councils of the focus area's neighbourhood (the focus area and every
+    named area sharing a council with it) and the rest of the region; England the region and the
+    rest of England; the UK England and the rest of the UK."""
+    by_code = {area.code: area for area in area_set.areas}
+    focus = set(by_code[area_set.focus].members)
+    near = [a for a in area_set.areas if a.members and focus & set(a.members)]
+    councils = tuple(dict.fromkeys(m for area in near for m in area.members))
+    roles = area_set.roles
+    if not councils or not {"region", "england", "uk"} <= set(roles):
+        return {}
+    region, england, uk = roles["region"], roles["england"], roles["uk"]
+    return {
+        region: (*councils, samples.rest_code("region", region)),
+        england: (region, samples.rest_code("england", england)),
+        uk: (england, samples.rest_code("uk", uk)),
+    }
 
 
 class ReplayServer:
@@ -48,7 +68,8 @@ class ReplayServer:
     ) -> None:
         self.today = today or dt.date.today()
         self.names = names
-        self.nomis = NomisEmulator(self.today, names, members or {}, nomis_page_limit)
+        self.members = members or {}
+        self.nomis = NomisEmulator(self.today, names, self.members, nomis_page_limit)
         self.requests: list[str] = []
         self.responses: list[tuple[str, int]] = []  # (path, status): what a test can check
         self._replies: OrderedDict[tuple, Reply] = OrderedDict()
@@ -66,7 +87,7 @@ class ReplayServer:
         areas = area_set.areas
         names = {area.code: area.name for area in areas}
         members = {area.code: area.members for area in areas if area.members}
-        return cls(names=names, members=members, **kwargs)
+        return cls(names=names, members={**members, **containment(area_set)}, **kwargs)
 
     @property
     def url(self) -> str:
@@ -101,6 +122,11 @@ class ReplayServer:
     def _build_reply(self, path: str, query: dict[str, str]) -> Reply:
         if m := re.fullmatch(r"/api/v01/dataset/(NM_\d+_\d+)\.data\.csv", path):
             return self.nomis.reply(m[1], query)
+        houses = landregistry.route(
+            path, query, today=self.today, names=self.names, members=self.members, base_url=self.url
+        )
+        if houses is not None:
+            return houses
         for emulator in EMULATORS:
             reply = emulator(path, query, today=self.today, names=self.names, base_url=self.url)
             if reply is not None:
