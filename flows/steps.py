@@ -48,7 +48,7 @@ from warehouse.load import (
     record_unchanged_runs,
 )
 from warehouse.modelling import build_models
-from warehouse.quality import run_checks
+from warehouse.quality import run_checks, run_model_checks
 from warehouse.registry import load_registry, write_registry
 from warehouse.snapshot import loaded_up_to, publish_parquet, publish_snapshot
 
@@ -324,8 +324,12 @@ def record_failure(settings: Settings, dataset_id: str, error: Exception) -> Non
 
 
 def build(settings: Settings) -> list[str]:
+    """Build the models, then check them against the publishers' own totals (a failure there
+    holds back the next edition, as the datasets' blocker checks do)."""
     with db.connect(settings.warehouse_path) as con:
-        return build_models(con)
+        built = build_models(con)
+        run_model_checks(con)
+        return built
 
 
 def publish_analysts_snapshot(settings: Settings) -> Path:

@@ -23,6 +23,18 @@
                              rebased index, a changed definition or a shifted column, which the jump
                              checks cannot see because a uniform shift leaves every change alone
 
+After the models are built, `run_model_checks` compares the monitor's totals with the publishers'
+(stored under the name `indicators`):
+
+  aggregate_totals  blocker  where a publisher publishes its own figure for a composite area (a
+                             combined authority's row) that the monitor also builds from the
+                             members, the two agree: counts within the publishers' rounding and
+                             suppression (5 per member, or 0.5%), rates and ratios within one unit of
+                             the printed precision; an indicator the registry marks `totals_differ`
+                             is skipped, with the registry's reason
+  containment       blocker  no count of a part exceeds its whole's: a member its composite's, the
+                             focus area its region's, the region England's, England the UK's
+
 A check that does not apply (no council coverage, unknown cadence, too little history) passes with
 severity `info` and says why. `latest_checks` gives, for each dataset, the results of the newest run
 that checked it; `blocking` lists the blocker failures among them, for the publication gate.
@@ -59,6 +71,12 @@ EXAMPLES = 8  # how many offending rows a detail names
 # prices); what no routine release does is move most of a series' history by more than its own spread.
 MASS_REVISION_SHARE = 0.5
 MASS_REVISION_MIN_VALUES = 12
+# The model's checks are stored under this name, beside the datasets'.
+MODEL_CHECKS = "indicators"
+# Publishers round each area's count (Nomis to 5 or 10) and suppress small ones: a composite's own
+# figure may differ from the sum of its members' by this much per member, or by this share of it.
+ROUNDING_PER_MEMBER = 5
+TOTALS_RELATIVE = 0.005
 
 
 @dataclass(frozen=True)
@@ -425,6 +443,76 @@ def check_revisions(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list
     return results
 
 
+AGGREGATE_TOTALS = query("quality/aggregate_totals")
+CONTAINMENT = query("quality/containment")
+
+
+def _allowed(row: dict) -> float:
+    """How far a publisher's figure for a composite may be from the monitor's sum of its members."""
+    if row["unit"] == "count":
+        return max(ROUNDING_PER_MEMBER * row["members"], TOTALS_RELATIVE * abs(row["published"]))
+    return 10.0 ** -row["decimals"]
+
+
+def check_aggregate_totals(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    rows = _rows(con, AGGREGATE_TOTALS)
+    exempt = sorted({f"{r['indicator_id']} ({r['totals_differ']})" for r in rows if r["totals_differ"]})
+    compared = [r for r in rows if not r["totals_differ"]]
+    if not compared:
+        detail = "no publisher publishes a composite area's figure that the monitor also computes"
+        return [CheckResult(MODEL_CHECKS, "aggregate_totals", "info", True, detail)]
+    wrong = [r for r in compared if abs(r["published"] - r["computed"]) > _allowed(r) + 1e-9]
+    skipped = f"; not compared: {'; '.join(exempt)}" if exempt else ""
+    if not wrong:
+        indicators = len({r["indicator_id"] for r in compared})
+        detail = (
+            f"{len(compared)} published composite figures of {indicators} indicators agree with the sums "
+            f"of their members{skipped}"
+        )
+        return [CheckResult(MODEL_CHECKS, "aggregate_totals", "blocker", True, detail)]
+    items = [
+        f"{r['indicator_id']}, {r['area_name']}, {r['period']}: the publisher's {_fmt(r['published'])}, "
+        f"the monitor's {_fmt(round(r['computed'], 6))} from its {r['members']} members"
+        for r in sorted(wrong, key=lambda r: r["period"], reverse=True)
+    ]
+    detail = "the publisher's totals disagree with their parts: blocks publishing: " + _examples(items)
+    return [CheckResult(MODEL_CHECKS, "aggregate_totals", "blocker", False, detail + skipped, len(wrong))]
+
+
+def check_containment(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    rows = _rows(con, CONTAINMENT)
+    if not rows:
+        detail = "no count of a part exceeds its whole's (members, the focus area, region, England, UK)"
+        return [CheckResult(MODEL_CHECKS, "containment", "blocker", True, detail)]
+    items = [
+        f"{r['indicator_id']}, {r['period']}: {r['part_name']} {_fmt(r['part_value'])} > "
+        f"{r['whole_name']} {_fmt(r['whole_value'])}"
+        for r in rows
+    ]
+    detail = "a part's count exceeds its whole's: blocks publishing: " + _examples(items)
+    return [CheckResult(MODEL_CHECKS, "containment", "blocker", False, detail, len(rows))]
+
+
+def run_model_checks(con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None) -> list[CheckResult]:
+    """Check the built models (`indicator_value`) against the publishers' own totals and store
+    the results under MODEL_CHECKS; run after every build."""
+    results = [*check_aggregate_totals(con), *check_containment(con)]
+    _store(con, results, now)
+    return results
+
+
+def _store(con: duckdb.DuckDBPyConnection, results: list[CheckResult], now: dt.datetime | None) -> None:
+    run_id = uuid.uuid4().hex
+    checked_at = now or dt.datetime.now(dt.UTC)
+    con.executemany(
+        "INSERT INTO quality_check VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [run_id, checked_at, r.dataset, r.check, r.severity, r.passed, r.detail, r.rows_affected]
+            for r in results
+        ],
+    )
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection,
     datasets: list[str],
@@ -455,15 +543,7 @@ def run_checks(
         con.execute("DROP TABLE IF EXISTS qc_current")
     order = {d: i for i, d in enumerate(datasets)}
     results.sort(key=lambda r: order[r.dataset])
-    run_id = uuid.uuid4().hex
-    checked_at = now or dt.datetime.now(dt.UTC)
-    con.executemany(
-        "INSERT INTO quality_check VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [run_id, checked_at, r.dataset, r.check, r.severity, r.passed, r.detail, r.rows_affected]
-            for r in results
-        ],
-    )
+    _store(con, results, now)
     return results
 
 

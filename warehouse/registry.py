@@ -63,6 +63,9 @@ class Indicator(BaseModel):
     ranked: bool | None = None
     # The month a year of the indicator starts: 4 for April-to-March years.
     year_starts: int = Field(default=1, ge=1, le=12)
+    # Why the publisher's figure for a composite area may legitimately differ from the sum (or
+    # ratio of sums) of its members: the totals check then skips the indicator and says why.
+    totals_differ: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
@@ -152,6 +155,7 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
             ind.survey,
             ind.is_ranked,
             ind.year_starts,
+            ind.totals_differ,
         ]
         for ind in registry.values()
     ]

@@ -173,8 +173,9 @@ def test_status_exits_0_when_fresh_and_1_when_a_dataset_is_stale(loaded_settings
 def test_checks_lists_the_latest_quality_checks(loaded_settings: Settings) -> None:
     result = runner.invoke(app, ["checks", "--json"])
     checks = json.loads(result.output)
-    assert {c["dataset"] for c in checks} == {"claimant_count", "population"}
+    assert {c["dataset"] for c in checks} == {"claimant_count", "population", "indicators"}
     assert {"required_columns", "ranges", "completeness", "continuity"} <= {c["check"] for c in checks}
+    assert {"aggregate_totals", "containment"} <= {c["check"] for c in checks if c["dataset"] == "indicators"}
     assert result.exit_code == 0
 
 

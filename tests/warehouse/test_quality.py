@@ -13,6 +13,7 @@ from sources.catalog import default_catalog
 from warehouse import db
 from warehouse.geography import load_area_file
 from warehouse.quality import (
+    MODEL_CHECKS,
     Z_BLOCKER,
     Z_WARNING,
     CheckResult,
@@ -323,8 +324,9 @@ def test_latest_checks_keep_each_dataset_newest_run(loaded_settings: Settings) -
         assert blocking(con) == []
         stored = con.execute("SELECT count(DISTINCT run_id), count(*) FROM quality_check").fetchone()
     assert stored == (runs + 2, rows + 24)
-    assert {row["dataset"] for row in latest} == set(LOADED)
-    assert len({row["run_id"] for row in latest}) == 2
+    # Each dataset's newest run, and the model's (its totals, checked at every build).
+    assert {row["dataset"] for row in latest} == {*LOADED, MODEL_CHECKS}
+    assert len({row["run_id"] for row in latest}) == 3
     assert latest[0]["dataset"] == "claimant_count" and latest[0]["severity"] == "blocker"
     assert checks_exit_code(latest) == 0  # the fixture's gap is only a warning
 

@@ -7,3 +7,6 @@ ALTER TABLE indicator ADD COLUMN source_names VARCHAR[];
 ALTER TABLE indicator ADD COLUMN survey BOOLEAN;
 ALTER TABLE indicator ADD COLUMN ranked BOOLEAN;
 ALTER TABLE indicator ADD COLUMN year_starts INTEGER;
+-- Why the publisher's own figure for a composite area may legitimately differ from the monitor's
+-- sum of its parts (the totals check skips the indicator and says why); NULL: it may not.
+ALTER TABLE indicator ADD COLUMN totals_differ VARCHAR;
