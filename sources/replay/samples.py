@@ -9,7 +9,8 @@ each "rest" a part of its own (`rest_code`). Rates that belong together are cohe
 employment, inactivity and unemployed shares of residents aged 16 to 64 make 100%. The claimant
 rate rises from March 2020 to about twice its later level and falls back over 2021 and 2022, as
 the real series did; levels are anchored on published figures (the WMCA's claimant rate of about 5%
-in 2024-25, 8% in 2020). Deterministic, and periods follow today's date, so the demo never goes
+in 2024-25, 8% in 2020; the councils' employment, unemployment and pay from ONS Explore Local
+Statistics). Deterministic, and periods follow today's date, so the demo never goes
 stale.
 """
 
@@ -40,6 +41,40 @@ CLAIMANT_RATE = {
     "E08000030": 4.2,
     "E08000031": 5.2,
 }
+# Anchors from the real ONS Explore Local Statistics excerpts (`reference/real-samples/els/`):
+# the employment rate and the modelled unemployment rate of 2023, and full-time median weekly pay of
+# 2025, for the WMCA's councils; each "rest" is set so that the region, England and the UK come out
+# near their published levels (employment 75.2%, 76.0%, 75.7%; pay £620, £648, £643).
+EMPLOYMENT_RATE = {
+    "E08000025": 65.9,
+    "E08000026": 71.9,
+    "E08000027": 79.7,
+    "E08000028": 69.8,
+    "E08000029": 77.6,
+    "E08000030": 73.5,
+    "E08000031": 70.3,
+}
+UNEMPLOYMENT_RATE = {
+    "E08000025": 7.2,
+    "E08000026": 5.8,
+    "E08000027": 3.7,
+    "E08000028": 6.0,
+    "E08000029": 3.7,
+    "E08000030": 5.5,
+    "E08000031": 6.2,
+}
+MEDIAN_WEEKLY_PAY_2025 = {
+    "E08000025": 601.4,
+    "E08000026": 648.4,
+    "E08000027": 606.7,
+    "E08000028": 567.5,
+    "E08000029": 696.6,
+    "E08000030": 587.9,
+    "E08000031": 621.0,
+}
+REST_EMPLOYMENT_RATE = {"region": 79.0, "england": 76.2, "uk": 74.2}
+REST_UNEMPLOYMENT_RATE = {"region": 3.2, "england": 3.6, "uk": 3.9}
+REST_MEDIAN_WEEKLY_PAY_2025 = {"region": 632.0, "england": 652.0, "uk": 615.0}
 # The parts of an area that are not named: its residents aged 16 to 64 and claimant rate. The West
 # Midlands region outside the WMCA's neighbourhood, England outside the region, the UK outside England.
 REST_PREFIX = "REST-"
@@ -138,25 +173,34 @@ def youth_claimant_count(code: str, month: dt.date) -> int:
     return int(round(claimant_count(code, month) * (0.17 + 0.03 * unit_hash("youth", code)), -1))
 
 
-def economically_active_share(code: str, period: dt.date) -> float:
-    """Of residents aged 16 to 64, the share in work or looking for it (72% to 82%), with the
-    survey's sampling noise from one estimate to the next."""
-    months = (period.year - 2020) * 12 + period.month
-    sampling = 0.008 * (unit_hash("active-sample", code, period.isoformat()) - 0.5)
-    return (
-        0.72
-        + 0.10 * unit_hash("active", code)
-        + 0.004 * math.sin(months / 5 + 6 * unit_hash("ap", code))
-        + sampling
-    )
+def _anchored(
+    code: str, anchors: dict[str, float], rest: dict[str, float], low: float, spread: float
+) -> float:
+    """An area's anchored level: its published figure, its rest's, or one derived from its code."""
+    role = _rest_role(code)
+    if role is not None:
+        return rest[role]
+    return anchors.get(code) or low + spread * unit_hash("anchor", str(low), code)
 
 
 def unemployment_share_of_active(code: str, period: dt.date) -> float:
-    """Of the economically active, the share unemployed (3% to 8%), higher in 2020-21."""
+    """Of the economically active, the share unemployed: the area's 2023 rate, a little higher in
+    2020-21, with the survey's sampling noise."""
     months = (period.year - 2020) * 12 + period.month
     pandemic = 0.012 * math.exp(-abs(months - 12) / 10)
     sampling = 0.008 * (unit_hash("unemployed-sample", code, period.isoformat()) - 0.5)
-    return 0.03 + 0.05 * unit_hash("unemployed", code) + pandemic + 0.002 * math.sin(months / 4) + sampling
+    level = _anchored(code, UNEMPLOYMENT_RATE, REST_UNEMPLOYMENT_RATE, 3.0, 4.0) / 100
+    return level + pandemic + 0.002 * math.sin(months / 4) + sampling
+
+
+def economically_active_share(code: str, period: dt.date) -> float:
+    """Of residents aged 16 to 64, the share in work or looking for it: what the area's 2023
+    employment rate implies, with the survey's sampling noise from one estimate to the next."""
+    months = (period.year - 2020) * 12 + period.month
+    employed = _anchored(code, EMPLOYMENT_RATE, REST_EMPLOYMENT_RATE, 68.0, 12.0) / 100
+    unemployed = _anchored(code, UNEMPLOYMENT_RATE, REST_UNEMPLOYMENT_RATE, 3.0, 4.0) / 100
+    sampling = 0.008 * (unit_hash("active-sample", code, period.isoformat()) - 0.5)
+    return employed / (1 - unemployed) + 0.004 * math.sin(months / 5 + 6 * unit_hash("ap", code)) + sampling
 
 
 def aps_rate(code: str, variable: str, period: dt.date) -> float:
@@ -173,12 +217,12 @@ def aps_rate(code: str, variable: str, period: dt.date) -> float:
 
 
 def median_weekly_pay(code: str, year: int, place: str) -> float:
-    """Gross weekly pay of full-time workers, £: around £640-£800 where they live, growing ~5% a
-    year; where they work within a few per cent of it (commuters earn either side)."""
-    level = 640 + 160 * unit_hash("pay", code)
+    """Gross weekly pay of full-time workers, £: the area's 2025 level where they live, growing
+    ~5% a year; where they work within a few per cent of it (commuters earn either side)."""
+    level = _anchored(code, MEDIAN_WEEKLY_PAY_2025, REST_MEDIAN_WEEKLY_PAY_2025, 560.0, 160.0)
     if place == "workplace":
         level *= 0.96 + 0.08 * unit_hash("pay-workplace", code)
-    return round(level * 1.05 ** (year - 2024), 1)
+    return round(level * 1.05 ** (year - 2025), 1)
 
 
 def enterprises(code: str, year: int) -> int:
