@@ -119,6 +119,23 @@ class CmdVersion:
         return out.getvalue().encode()
 
 
+# Mean life satisfaction (0 to 10), April 2022 to March 2023, from the real ONS Explore Local
+# Statistics excerpt (`reference/real-samples/els/personal-wellbeing-estimates.csv`): the levels the
+# illustrative estimates vary around. Means are published for each area; none is a sum of others.
+LIFE_SATISFACTION = {
+    "E08000025": 7.24,
+    "E08000026": 7.35,
+    "E08000027": 7.44,
+    "E08000028": 7.41,
+    "E08000029": 7.60,
+    "E08000030": 7.35,
+    "E08000031": 7.25,
+    "E12000005": 7.43,
+    "E92000001": 7.44,
+    "K02000001": 7.45,
+}
+
+
 def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
@@ -245,9 +262,10 @@ def _wellbeing(today: dt.date, names: dict[str, str]) -> CmdVersion:
                 if code not in large and end < latest and unit_hash("wb-x", code, period, measure) < 0.04:
                     rows.append(["", "x", "", "", *row])
                     continue
-                value = (
-                    base + 0.4 * (unit_hash("wb", code, measure) - 0.5) + 0.1 * unit_hash("wb", code, period)
-                )
+                level = LIFE_SATISFACTION.get(code) if measure == "life-satisfaction" else None
+                if level is None:
+                    level = base + 0.4 * (unit_hash("wb", code, measure) - 0.5)
+                value = level + 0.1 * (unit_hash("wb", code, period) - 0.5)
                 value -= 0.2 if period == "2020-21" else 0.0
                 half = 0.03 if code in large else 0.08 + 0.12 * unit_hash("wb-ci", code, period)
                 rows.append([f"{value:.2f}", "", f"{value - half:.2f}", f"{value + half:.2f}", *row])
