@@ -39,14 +39,6 @@ from sources.replay.server import ReplayServer
 AREAS = ("west-midlands", "england")
 
 
-def area_names(area: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    """The replay server's names and members for a packaged area file, as `eim demo` builds them."""
-    from warehouse.geography import load_area_file
-
-    areas = load_area_file(area)
-    return {a.code: a.name for a in areas.areas}, {a.code: a.members for a in areas.areas if a.members}
-
-
 class CachingReplayServer(ReplayServer):
     """A replay server that makes each body once: its `today` never moves within a benchmark."""
 
@@ -63,8 +55,9 @@ class CachingReplayServer(ReplayServer):
 
 def serve(area: str) -> None:
     """Serve `area`'s replay samples until stdin closes; the first stdout line is the base URLs."""
-    names, members = area_names(area)
-    with CachingReplayServer(names=names, members=members, today=dt.date.today()) as server:
+    from warehouse.geography import load_area_file
+
+    with CachingReplayServer.serving(load_area_file(area), today=dt.date.today()) as server:
         print(json.dumps(server.base_urls), flush=True)
         sys.stdin.read()
 
