@@ -174,11 +174,12 @@ class Chart:
 
 @dataclass
 class AreaChart:
-    """A chart of one council, drawn for the email of its subscribers."""
+    """What the chart of one council in its subscribers' email draws. It is drawn when a message
+    needs it (`reports.delivery.mail`), from the data the edition publishes for it, not with the
+    edition: most councils have no subscriber, and a month's edition should not wait for them."""
 
     area: str
     spec: ChartSpec
-    rendered: RenderedChart
     source: str
 
 
@@ -468,9 +469,9 @@ def _chart(
     return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source)
 
 
-def _area_charts(edition: EditionData, cache: Path | None) -> list[AreaChart]:
-    """For each council, its claimant rate beside the focus area's and the UK's since 2020, drawn
-    narrow: the chart of a subscriber's own area in the email (not on the page)."""
+def _area_charts(edition: EditionData) -> list[AreaChart]:
+    """For each council, its claimant rate beside the focus area's and the UK's since 2020, for
+    the narrow chart of a subscriber's own area in the email (not on the page)."""
     indicator = edition.indicators.get(AREA_CHART_INDICATOR)
     if indicator is None:
         return []
@@ -481,9 +482,7 @@ def _area_charts(edition: EditionData, cache: Path | None) -> list[AreaChart]:
         spec = _chart_spec(edition, chart_id, indicator, "line", "councils", areas, council)
         if spec is not None and spec.highlight is not None:
             spec = replace(spec, width=NARROW_WIDTH_PX)
-            charts.append(
-                AreaChart(council.code, spec, render_chart(spec, cache), f"Source: {indicator.source_name}")
-            )
+            charts.append(AreaChart(council.code, spec, f"Source: {indicator.source_name}"))
     return charts
 
 
@@ -783,7 +782,7 @@ def build_content(
         dashboard=_dashboard(ledger, edition),
         sections=sections,
         annex=annex,
-        area_charts=_area_charts(edition, chart_cache),
+        area_charts=_area_charts(edition),
         changes=_changes(ledger, edition, previous),
         sources=_sources(edition),
         glossary=GLOSSARY,

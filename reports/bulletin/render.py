@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from reports.bulletin import format as fmt
-from reports.bulletin.charts import email_png
+from reports.bulletin.charts import chart_csv, email_png
 from reports.bulletin.content import UNCERTAINTY_LINE, Content, date_words
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
@@ -125,12 +125,13 @@ def _sources_table(content: Content) -> list[dict]:
 
 def _charts_manifest(content: Content) -> str:
     """Every chart of the edition for the email: its section, title, description and source, and
-    its PNG drawn narrow for mail; and each council's own chart, by area code."""
+    its PNG drawn narrow for mail; and, by area code, what each council's own chart draws (its
+    data as a CSV), for a message that needs it to draw it."""
 
-    def entry(chart, section: str | None, number: int | None) -> dict:
+    def entry(chart, section: str) -> dict:
         return {
             "id": chart.spec.id,
-            "number": number,
+            "number": chart.number,
             "section": section,
             "title": chart.spec.title,
             "subtitle": chart.spec.subtitle,
@@ -139,9 +140,23 @@ def _charts_manifest(content: Content) -> str:
             "email_png": f"data/email/{chart.spec.id}.png",
         }
 
+    def to_draw(chart) -> dict:
+        spec = chart.spec
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "subtitle": spec.subtitle,
+            "source": chart.source,
+            "unit": spec.unit,
+            "decimals": spec.decimals,
+            "highlight": spec.highlight,
+            "width": spec.width,
+            "csv": f"data/email/{spec.id}.csv",
+        }
+
     manifest = {
-        "charts": [entry(c, s.id, c.number) for s in content.sections for c in s.charts],
-        "area_charts": {c.area: entry(c, None, None) for c in content.area_charts},
+        "charts": [entry(c, s.id) for s in content.sections for c in s.charts],
+        "area_charts": {c.area: to_draw(c) for c in content.area_charts},
     }
     return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
 
@@ -179,7 +194,7 @@ def render_files(content: Content) -> dict[str, bytes]:
             files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for the PDF and reuse
             files[f"data/email/{chart.spec.id}.png"] = email_png(chart.narrow.png)
     for chart in content.area_charts:
-        files[f"data/email/{chart.spec.id}.png"] = email_png(chart.rendered.png)
+        files[f"data/email/{chart.spec.id}.csv"] = chart_csv(chart.spec).encode()
     files["data/charts.json"] = _charts_manifest(content).encode()
     for table in content.tables:
         files[f"data/{table.id}.csv"] = _table_csv(table).encode()
