@@ -862,7 +862,7 @@ def email_png(png: bytes) -> bytes:
     eye, a quarter of the bytes, and the same bytes for the same chart."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     reduced = image.quantize(
-        colors=EMAIL_PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        colors=EMAIL_PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
     out = io.BytesIO()
     reduced.save(out, format="png", optimize=True, dpi=image.info.get("dpi", (PNG_DPI, PNG_DPI)))

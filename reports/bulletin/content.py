@@ -116,6 +116,8 @@ def dashboard_labels() -> dict[str, str]:
     return {indicator: label for rows in DASHBOARD.values() for indicator, label in rows}
 
 
+# The sections whose lead chart every email carries (the subscriber's own council's comes third).
+EMAIL_CHART_SECTIONS = ("labour_market", "prices")
 # The indicator of the chart of a subscriber's own council in the email.
 AREA_CHART_INDICATOR = "claimant_rate"
 # Each section's one compact table: its lead indicator for the councils, the focus area and the UK.

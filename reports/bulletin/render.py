@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from reports.bulletin import format as fmt
 from reports.bulletin.charts import chart_csv, email_png
-from reports.bulletin.content import UNCERTAINTY_LINE, Content, date_words
+from reports.bulletin.content import EMAIL_CHART_SECTIONS, UNCERTAINTY_LINE, Content, date_words
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
 
@@ -124,9 +124,9 @@ def _sources_table(content: Content) -> list[dict]:
 
 
 def _charts_manifest(content: Content) -> str:
-    """Every chart of the edition for the email: its section, title, description and source, and
-    its PNG drawn narrow for mail; and, by area code, what each council's own chart draws (its
-    data as a CSV), for a message that needs it to draw it."""
+    """Every chart of the edition for the email: its section, title, description and source; the
+    PNG drawn narrow for mail of the lead chart of each of EMAIL_CHART_SECTIONS; and, by area code,
+    what each council's own chart draws (its data as a CSV), for a message that needs it."""
 
     def entry(chart, section: str) -> dict:
         return {
@@ -137,7 +137,7 @@ def _charts_manifest(content: Content) -> str:
             "subtitle": chart.spec.subtitle,
             "alt": chart.rendered.alt,
             "source": chart.source,
-            "email_png": f"data/email/{chart.spec.id}.png",
+            "email_png": f"data/email/{chart.spec.id}.png" if section in EMAIL_CHART_SECTIONS else None,
         }
 
     def to_draw(chart) -> dict:
@@ -192,7 +192,9 @@ def render_files(content: Content) -> dict[str, bytes]:
         for chart in section.charts:
             files[f"data/{chart.spec.id}.csv"] = chart.rendered.csv.encode()
             files[f"data/{chart.spec.id}.png"] = chart.rendered.png  # for the PDF and reuse
-            files[f"data/email/{chart.spec.id}.png"] = email_png(chart.narrow.png)
+        if section.id in EMAIL_CHART_SECTIONS and section.charts:
+            lead = section.charts[0]
+            files[f"data/email/{lead.spec.id}.png"] = email_png(lead.narrow.png)
     for chart in content.area_charts:
         files[f"data/email/{chart.spec.id}.csv"] = chart_csv(chart.spec).encode()
     files["data/charts.json"] = _charts_manifest(content).encode()

@@ -47,7 +47,7 @@ from jinja2 import Environment, select_autoescape
 
 from reports.bulletin import format as fmt
 from reports.bulletin.charts import ChartSpec, email_png, render_chart
-from reports.bulletin.content import dashboard_labels
+from reports.bulletin.content import EMAIL_CHART_SECTIONS, dashboard_labels
 from reports.bulletin.layout import Paths, published_manifests
 from reports.delivery.smtp import (
     MailError,
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 
 DEMO_LINE = "Demonstration data — not official statistics"
 TEXT_WIDTH = 78  # the plain-text part's lines (RFC 5322 recommends at most 78 characters)
-# The sections whose lead chart every message carries; the subscriber's own council's comes third.
-EMAIL_CHART_SECTIONS = ("labour_market", "prices")
 # The headline table: for each of the subscriber's areas (else the focus area), these indicators,
 # each beside the focus area's and the UK's. The one-off reference figures (IMD rank, Levelling Up
 # Fund category) are not monthly news and stay in the bulletin.
