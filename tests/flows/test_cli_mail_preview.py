@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email
+import shutil
 from email.policy import default as default_policy
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -22,10 +24,18 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {"EIM_DATA_DIR": str(data_dir), "EIM_DEMO": "true", **MAIL, **extra}
 
 
+@pytest.fixture
+def published(demo_edition: Path, tmp_path: Path) -> Path:
+    """A data directory of its own with the demo edition published (the session's is shared)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_edition.parent.parent, data_dir, symlinks=True)
+    return data_dir
+
+
 def test_preview_writes_the_message_for_chosen_areas_and_sends_nothing(
-    demo_edition: Path, tmp_path: Path
+    published: Path, tmp_path: Path
 ) -> None:
-    data_dir = demo_edition.parent.parent
+    data_dir = published
     out = tmp_path / "preview.eml"
     result = CliRunner().invoke(
         app, ["mail", "preview", "--areas", "Coventry,E08000025", "--out", str(out)], env=_env(data_dir)
@@ -41,8 +51,8 @@ def test_preview_writes_the_message_for_chosen_areas_and_sends_nothing(
     assert SubscriberStore(data_dir).deliveries("2026-10") == []
 
 
-def test_preview_for_a_subscriber_uses_their_areas(demo_edition: Path, tmp_path: Path) -> None:
-    data_dir = demo_edition.parent.parent
+def test_preview_for_a_subscriber_uses_their_areas(published: Path, tmp_path: Path) -> None:
+    data_dir = published
     store = SubscriberStore(data_dir)
     store.add("jo@example.org", "E08000026")
     out = tmp_path / "jo.eml"
@@ -58,8 +68,8 @@ def test_preview_for_a_subscriber_uses_their_areas(demo_edition: Path, tmp_path:
     assert store.deliveries("2026-10") == []
 
 
-def test_preview_names_the_settings_it_lacks(demo_edition: Path, tmp_path: Path) -> None:
-    env = _env(demo_edition.parent.parent)
+def test_preview_names_the_settings_it_lacks(published: Path, tmp_path: Path) -> None:
+    env = _env(published)
     del env["EIM_MAIL_FROM"], env["EIM_SITE_URL"]
     result = CliRunner().invoke(app, ["mail", "preview", "--out", str(tmp_path / "x.eml")], env=env)
     assert result.exit_code == 2
@@ -67,11 +77,11 @@ def test_preview_names_the_settings_it_lacks(demo_edition: Path, tmp_path: Path)
     assert not (tmp_path / "x.eml").exists()
 
 
-def test_preview_of_an_unpublished_edition_says_so(demo_edition: Path, tmp_path: Path) -> None:
+def test_preview_of_an_unpublished_edition_says_so(published: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         ["mail", "preview", "2025-01", "--out", str(tmp_path / "x.eml")],
-        env=_env(demo_edition.parent.parent),
+        env=_env(published),
     )
     assert result.exit_code == 1
     assert "edition 2025-01 is not published" in result.output
