@@ -555,6 +555,12 @@ def _check_edition(edition: str | None) -> None:
         raise _fail(f"invalid edition {edition!r}: give a month as YYYY-MM, e.g. 2026-10")
 
 
+def _resolve_areas(settings: Settings, areas: str) -> tuple[str, ...]:
+    """`--areas` as GSS codes: each comma-separated item a code or a name of the area set."""
+    area_set = load_area_file(settings.area, settings.area_file)
+    return tuple(area_set.resolve(item) for item in areas.split(",") if item.strip())
+
+
 @subscribers_app.command("add")
 def subscribers_add(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The subscriber's address.")],
@@ -572,8 +578,7 @@ def subscribers_add(
     settings = _settings()
     try:
         if areas is not None:
-            area_set = load_area_file(settings.area, settings.area_file)
-            areas = ",".join(area_set.resolve(item) for item in areas.split(",") if item.strip())
+            areas = ",".join(_resolve_areas(settings, areas))
         result = subscribers.add(settings.data_dir, email, areas)
     except (subscribers.SubscriberError, AreaFileError) as error:
         raise _fail(str(error)) from None
@@ -707,10 +712,7 @@ def mail_preview(
     if missing := [name for name, value in needed.items() if not value]:
         raise _fail(f"the message needs {', '.join(missing)} (as sending does)", code=2)
     try:
-        chosen = None
-        if areas is not None:
-            area_set = load_area_file(settings.area, settings.area_file)
-            chosen = tuple(area_set.resolve(item) for item in areas.split(",") if item.strip())
+        chosen = _resolve_areas(settings, areas) if areas is not None else None
         preview = preview_message(
             settings.data_dir,
             edition,

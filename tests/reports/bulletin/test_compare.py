@@ -153,6 +153,17 @@ def test_periods_as_the_publisher_defines_them() -> None:
     assert compare.indicator_period_label(aps, "2026-03", article=False) == "12 months to March 2026"
 
 
+def aps_employment_rate() -> IndicatorMeta:
+    """The Annual Population Survey's employment rate: a survey estimate over a rolling year."""
+    return indicator(
+        id="employment_rate",
+        phrase="employment rate",
+        polarity="higher_is_better",
+        cadence="quarterly",
+        survey=True,
+    )
+
+
 def _sentence(meta: IndicatorMeta, **changes) -> str:
     focus = figure(meta, FOCUS, 70.3, lower=69.1, upper=71.4, uk_value=75.7, **changes)
     uk = figure(meta, UK, 75.7)
@@ -161,13 +172,7 @@ def _sentence(meta: IndicatorMeta, **changes) -> str:
 
 
 def test_a_survey_change_that_is_not_significant_changed_little() -> None:
-    aps = indicator(
-        id="employment_rate",
-        phrase="employment rate",
-        polarity="higher_is_better",
-        cadence="quarterly",
-        survey=True,
-    )
+    aps = aps_employment_rate()
     text = _sentence(
         aps, change_period=-0.3, change_year=-0.6, significant_year=False, significant_gap_uk=True
     )
@@ -179,13 +184,7 @@ def test_a_survey_change_that_is_not_significant_changed_little() -> None:
 
 
 def test_a_significant_survey_change_rose_or_fell() -> None:
-    aps = indicator(
-        id="employment_rate",
-        phrase="employment rate",
-        polarity="higher_is_better",
-        cadence="quarterly",
-        survey=True,
-    )
+    aps = aps_employment_rate()
     text = _sentence(aps, change_period=0.2, change_year=1.9, significant_year=True)
     assert "up 1.9 percentage points on a year earlier, a statistically significant change" in text
     assert "changed little" not in text and "rose" not in text
