@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.settings import Settings
+from tests.reliability.local_faults import record
 from tests.reliability.test_bad_input import digest_tree
 
 runner = CliRunner()
@@ -39,11 +40,32 @@ def test_a_disk_filling_up_while_an_edition_is_written_publishes_nothing_and_los
 
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     result = runner.invoke(app, ["bulletin", "--force"])
+    lines = result.output.strip().splitlines()
+    site_kept = {p.name: p.resolve() for p in settings.site_dir.iterdir()} == site
+    tree_kept = digest_tree(eim_env) == before
+    as_expected = (
+        result.exit_code == 1
+        and (result.exception is None or isinstance(result.exception, SystemExit))
+        and len(lines) == 1
+        and lines[0].startswith("Error: could not write edition 2026-10: No space left on device (")
+        and "free some space and run `eim bulletin` again" in lines[0]
+        and len(written) >= failing_file
+        and site_kept
+        and tree_kept
+    )
+    said = " / ".join(lines).replace(str(eim_env), "data")
+    record(
+        "disk_full_first_file" if failing_file == 1 else "disk_full_fourth_file",
+        as_expected=as_expected,
+        observed=f"exit {result.exit_code}; {len(lines)} line(s): {said}; "
+        f"site link {'kept' if site_kept else 'MOVED'}; data directory "
+        f"{'byte-identical' if tree_kept else 'CHANGED'}",
+    )
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    (line,) = result.output.strip().splitlines()
+    (line,) = lines
     assert line.startswith("Error: could not write edition 2026-10: No space left on device (")
     assert "free some space and run `eim bulletin` again" in line
-    assert written, "the edition's files were being written"
-    assert {p.name: p.resolve() for p in settings.site_dir.iterdir()} == site, "the site link moved"
-    assert digest_tree(eim_env) == before, "a half edition, a pin or a manifest was left behind"
+    assert len(written) >= failing_file, "the edition's files were being written"
+    assert site_kept, "the site link moved"
+    assert tree_kept, "a half edition, a pin or a manifest was left behind"

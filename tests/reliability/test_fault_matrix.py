@@ -37,6 +37,7 @@ from tests.reliability.faults import (
     Fault,
     FaultyReplayServer,
 )
+from tests.reliability.local_faults import LOCAL_FAULTS, LOCAL_FAULTS_BY_NAME
 from warehouse.geography import load_area_file
 
 # Long (every fault against every publisher): run by `make reliability`, not by `make test`.
@@ -263,3 +264,13 @@ def test_doc_lists_exactly_the_fault_matrix() -> None:
         if line.startswith("|") and len(cells) >= 5 and cells[1] in PUBLISHERS:
             rows.add((cells[0], cells[1]))
     assert rows == {(f.name, p) for f in FAULTS for p in PUBLISHERS}
+
+
+def test_doc_lists_every_disk_and_mail_fault_as_expected() -> None:
+    """docs/reliability.md has one row per fault of LOCAL_FAULTS, each last seen as expected."""
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] in LOCAL_FAULTS_BY_NAME:
+            rows[cells[0]] = cells[3]
+    assert rows == {fault.name: "as expected" for fault in LOCAL_FAULTS}

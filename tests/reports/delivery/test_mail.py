@@ -263,61 +263,6 @@ def test_a_4xx_reply_is_retried_and_a_5xx_reply_is_recorded(published: Path, cap
     assert "example.org" not in ours(caplog)
 
 
-class TurningAway(Collector):
-    """A server that takes the first message, then answers 451 to every DATA (a queue filling up)
-    and 550 to every RCPT once `refuse_after` messages were offered: mid-batch, 4xx then 5xx."""
-
-    def __init__(self, refuse_after: int) -> None:
-        super().__init__()
-        self.offered = 0
-        self.refuse_after = refuse_after
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        self.offered += 1
-        if self.offered > self.refuse_after:
-            return "550 5.7.1 Service unavailable; client host blocked"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.envelopes:
-            return "451 4.3.0 Queue full, try again later"
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def test_a_server_turning_away_mid_batch_then_a_rerun_sends_the_rest_once(published: Path) -> None:
-    store = SubscriberStore(published)
-    addresses = ["first@example.org", "second@example.org", "third@example.org"]
-    for address in addresses:
-        store.add(address)
-    handler = TurningAway(refuse_after=1 + FAST.attempts)  # the first, then the second's attempts
-    controller = start_smtp(handler)
-    try:
-        summary = send_edition(published, PERIOD, mail_config(controller.port), policy=FAST)
-    finally:
-        controller.stop()
-    assert summary.sent == 1 and handler.recipients() == ["first@example.org"]
-    states = {r.email: r for r in store.deliveries(PERIOD)}
-    assert states["second@example.org"].status == "failed"
-    assert (
-        states["second@example.org"].last_error
-        == f"gave up after {FAST.attempts} attempts: 451 4.3.0 Queue full, try again later"
-    )
-    assert states["second@example.org"].attempts == FAST.attempts
-    assert states["third@example.org"].status == "failed"
-    assert states["third@example.org"].last_error.startswith("recipient refused: 550")
-
-    healthy = Collector()
-    controller = start_smtp(healthy)
-    try:
-        again = send_edition(published, PERIOD, mail_config(controller.port), policy=FAST)
-    finally:
-        controller.stop()
-    assert again.sent == 2 and sorted(healthy.recipients()) == ["second@example.org", "third@example.org"]
-    assert {r.status for r in store.deliveries(PERIOD)} == {"sent"}
-
-
 def test_a_refused_login_names_the_host_not_the_password(published: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     SubscriberStore(published).add("jo@example.org")
