@@ -159,8 +159,8 @@ def _start(dataset: list[str] | None, quiet: bool, *, render: bool, full_refresh
         with writer_lock(settings.data_dir):
             if settings.warehouse_path.exists():
                 # A damaged warehouse stops here in one line, not in the flow's logs.
-                with db.connect(settings.warehouse_path):
-                    pass
+                with db.connect(settings.warehouse_path) as con:
+                    db.check_whole(con, settings.warehouse_path)
             code = _run_flow(dataset, render=render)
     except (WarehouseError, CatalogError, AreaFileError) as error:
         raise _fail(str(error)) from None
@@ -367,6 +367,7 @@ def _open_status_database() -> Iterator[duckdb.DuckDBPyConnection]:
     except duckdb.Error as error:
         raise damaged(path, error) from None
     with con, _reading(path):
+        db.check_whole(con, path)
         yield con
 
 

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -189,7 +190,7 @@ def test_malformed_catalog(bad_catalog: Path, data_dir: Path, text: str, needle:
     assert_clear_error(runner.invoke(app, ["run", "-d", "claimant_count"]), str(bad_catalog))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+@pytest.mark.parametrize("damage", ["truncated", "last data block cut", "overwritten"])
 def test_a_damaged_warehouse_is_named_in_one_line_and_the_snapshot_stays_intact(
     demo_data_dir: Settings, eim_env: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
@@ -198,19 +199,22 @@ def test_a_damaged_warehouse_is_named_in_one_line_and_the_snapshot_stays_intact(
     warehouse = eim_env / "warehouse.duckdb"
     if damage == "truncated":
         os.truncate(warehouse, warehouse.stat().st_size // 2)
+    elif damage == "last data block cut":  # opens and migrates: only the tables' blocks tell
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (block_size,) = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()
+            (last,) = con.execute(
+                "SELECT max(block_id) FROM pragma_storage_info('observation') WHERE persistent"
+            ).fetchone()
+        os.truncate(warehouse, 3 * 4096 + last * block_size + block_size // 2)
     else:
         warehouse.write_bytes(b"not a database\n" * 100)
     before = digest_tree(eim_env)
-    # A truncated file whose header is intact opens, and `eim run` meets the damage only in the flow
-    # (its last line names the file, Prefect's log holds the traceback): checked here when the
-    # header itself is damaged.
-    commands = [["status"], ["sources"], ["checks"]] + (
-        [["run", "--quiet"]] if damage == "overwritten" else []
-    )
+    commands = [["status"], ["sources"], ["checks"], ["run", "--quiet"]]
     for args in commands:
         result = runner.invoke(app, args)
         assert_clear_error(result, f"{warehouse} is damaged", "the published snapshot among them")
         assert len(result.output.strip().splitlines()) == 1, result.output
     (eim_env / "writer.lock").unlink(missing_ok=True)  # the run took the lock (an empty file) first
     assert digest_tree(eim_env) == before
-    assert runner.invoke(app, ["query", "SELECT count(*) FROM indicator_value"]).exit_code == 0
+    queried = runner.invoke(app, ["query", "SELECT count(*) FROM indicator_value"])
+    assert queried.exit_code == 0, queried.output

@@ -1,0 +1,1 @@
+SELECT block_size FROM pragma_database_size()
