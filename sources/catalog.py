@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
-Publisher = Literal["nomis", "ons_api", "ons_web", "landregistry", "govuk"]
+Publisher = Literal["nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk"]
 # "one-off": a release not repeated on a schedule (IoD 2019, the Levelling Up Fund rounds); never stale.
 Cadence = Literal["monthly", "quarterly", "annual", "one-off"]
 
@@ -48,6 +48,17 @@ class SeriesSpec(BaseModel):
             except re.error as error:
                 raise ValueError(f"label pattern for {column} is not a regex: {error}") from None
         return labels
+
+
+class SumSpec(BaseModel):
+    """A series that is the sum of other series of its dataset (two age bands, say), for every area
+    and period; missing unless every part has a value there, never a partial sum. Parts may share
+    rows with it, unlike a series whose `match` lists several codes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    of: tuple[str, ...] = Field(min_length=2)
 
 
 FULL_WINDOW = re.compile(r"^latestMINUS(\d+)-latest$")
@@ -86,6 +97,26 @@ class DatasetSpec(BaseModel):
     query: dict[str, str] = {}
     recent: RecentWindow | None = None
     series: tuple[SeriesSpec, ...]
+    sums: tuple[SumSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _sums_of_own_series(self) -> DatasetSpec:
+        units = {series.name: series.unit for series in self.series}
+        for total in self.sums:
+            if self.publisher != "nomis":
+                raise ValueError(f"dataset {self.id}: `sums` are read for Nomis datasets only")
+            if total.name in units:
+                raise ValueError(f"dataset {self.id}: sum {total.name} is also a series")
+            unknown = [part for part in total.of if part not in units]
+            if unknown:
+                raise ValueError(f"dataset {self.id}: sum {total.name} adds unknown series {unknown}")
+            if len({units[part] for part in total.of}) != 1:
+                raise ValueError(f"dataset {self.id}: sum {total.name} adds series of different units")
+        return self
+
+    def series_names(self) -> list[str]:
+        """The names of every series the dataset's observations carry, its sums included."""
+        return [series.name for series in self.series] + [total.name for total in self.sums]
 
     @model_validator(mode="after")
     def _recent_window_fits(self) -> DatasetSpec:

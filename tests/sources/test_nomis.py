@@ -72,7 +72,12 @@ def test_requests_gss_codes_and_catalog_dimensions(nomis_server: NomisFixtureSer
     fetch(nomis_server, tmp_path)
     sent = nomis_server.requests[0]
     assert sent["geography"] == ",".join(GEOGRAPHIES)
-    assert (sent["gender"], sent["age"], sent["measure"], sent["measures"]) == ("0", "0,11", "1,2", "20100")
+    assert (sent["gender"], sent["age"], sent["measure"], sent["measures"]) == (
+        "0",
+        "0,10,11",
+        "1,2",
+        "20100",
+    )
 
 
 def test_pages_with_record_offset(nomis_server: NomisFixtureServer, tmp_path: Path) -> None:
@@ -368,3 +373,59 @@ def test_a_repeated_row_is_named_by_the_row_by_row_reading(tmp_path: Path) -> No
     assert nomis._parse_columns(spec, [path]) is None
     with pytest.raises(PublisherFormatError, match="duplicated rows"):
         nomis.parse(spec, [path])
+
+
+def _youth_page(tmp_path: Path, teen_status: str = "A", *, teens: bool = True) -> Path:
+    """A page of one area and month: aged 16-17 and 18-24 claimant counts (the catalog's sum)."""
+    header = (
+        "DATE,DATE_NAME,GEOGRAPHY_NAME,GEOGRAPHY_CODE,GENDER,GENDER_NAME,AGE,AGE_NAME,MEASURE,"
+        "MEASURE_NAME,MEASURES,MEASURES_NAME,OBS_VALUE,OBS_STATUS,OBS_STATUS_NAME,RECORD_OFFSET,RECORD_COUNT"
+    )
+    rows = [("11", "Aged 18-24", "2300", "A")] + ([("10", "Aged 16-17", "35", teen_status)] if teens else [])
+    lines = [header] + [
+        f"2026-10,October 2026,Coventry,E08000026,0,Total,{age},{name},1,Claimant count,20100,Value,"
+        f"{value if status == 'A' else ''},{status},{nomis.STATUS_MARKERS[status]},{n},{len(rows)}"
+        for n, (age, name, value, status) in enumerate(rows)
+    ]
+    path = tmp_path / "page.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _sum_16_24(frame: pd.DataFrame) -> pd.Series:
+    (row,) = frame[frame.series == "claimant_count_16_24"].itertuples()
+    return row
+
+
+def test_a_catalog_sum_adds_its_parts_rows_without_taking_them(tmp_path: Path) -> None:
+    frame = nomis.parse(default_catalog().get("claimant_count"), [_youth_page(tmp_path)])
+    total = _sum_16_24(frame)
+    assert (total.value, total.status, total.unit, total.geography_name) == (2335, "A", "count", "Coventry")
+    assert str(total.period_date.date()) == "2026-10-01"
+    assert set(frame.series) == {"youth_claimant_count", "claimant_count_16_17", "claimant_count_16_24"}
+    assert frame[frame.series == "youth_claimant_count"].value.tolist() == [2300], "the part keeps its row"
+
+
+@pytest.mark.parametrize("teens", ["missing value", "no row"])
+def test_a_catalog_sum_is_missing_never_partial(tmp_path: Path, teens: str) -> None:
+    page = _youth_page(tmp_path, "Q") if teens == "missing value" else _youth_page(tmp_path, teens=False)
+    total = _sum_16_24(nomis.parse(default_catalog().get("claimant_count"), [page]))
+    assert pd.isna(total.value) and total.status == "Q"
+
+
+@pytest.mark.parametrize(
+    ("sums", "error"),
+    [
+        ([{"name": "all_ages", "of": ["claimant_count", "nonexistent"]}], "adds unknown series"),
+        ([{"name": "mixed", "of": ["claimant_count", "claimant_rate"]}], "series of different units"),
+        ([{"name": "claimant_rate", "of": ["claimant_count", "youth_claimant_count"]}], "is also a series"),
+    ],
+)
+def test_a_catalog_sum_must_add_series_of_its_dataset_and_unit(sums: list, error: str) -> None:
+    from pydantic import ValidationError
+
+    from sources.catalog import DatasetSpec
+
+    spec = default_catalog().get("claimant_count")
+    with pytest.raises(ValidationError, match=error):
+        DatasetSpec.model_validate({**spec.model_dump(), "sums": sums})
