@@ -33,6 +33,7 @@ PUBLISHER_URL_SETTINGS = {
     "nomis": "nomis_url",
     "ons_api": "ons_api_url",
     "ons_web": "ons_web_url",
+    "ons_datasets": "ons_web_url",  # the same website: its dataset pages and their spreadsheets
     "landregistry": "landregistry_url",
     "govuk": "govuk_url",
 }

@@ -30,7 +30,7 @@ from reports.bulletin.publish import (
     site_index_current,
     write_site_index,
 )
-from sources import govuk, landregistry, nomis, ons_api, ons_web
+from sources import govuk, landregistry, nomis, ons_api, ons_datasets, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherFormatError
@@ -61,6 +61,7 @@ PUBLISHERS = {
     "nomis": nomis,
     "ons_api": ons_api,
     "ons_web": ons_web,
+    "ons_datasets": ons_datasets,
     "landregistry": landregistry,
     "govuk": govuk,
 }

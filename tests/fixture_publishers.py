@@ -2,9 +2,10 @@
 
 One loopback HTTP server (pytest-httpserver) answers at every publisher's real URL paths with the bytes
 of the fixture files: Nomis CSV pages (`NomisFixtureServer`), the ONS CMD API walk (dataset JSON →
-version JSON → V4 CSV), ONS time series JSON, the UK HPI full file and GOV.UK content items with their
-attachments (two xlsx workbooks built here with openpyxl). `flows.steps` then fetches, parses, loads,
-builds the models and publishes the snapshot that the tests query.
+version JSON → V4 CSV), ONS time series JSON, the PAYE RTI dataset page and its workbook (built here
+from `RTI_*`), the UK HPI full file and GOV.UK content items with their attachments (two xlsx
+workbooks built here with openpyxl). `flows.steps` then fetches, parses, loads, builds the models and
+publishes the snapshot that the tests query.
 
 The warehouse of every dataset is built once per session (`indicator_settings`); the tests only read
 its snapshot. Tests that change what the publishers serve build their own warehouse (`build_warehouse`).
@@ -12,6 +13,7 @@ its snapshot. Tests that change what the publishers serve build their own wareho
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -26,6 +28,7 @@ from pytest_httpserver import HTTPServer
 from flows import steps
 from flows.settings import Settings
 from sources import ons_api
+from sources.replay import ons_datasets as ons_replay
 from sources.replay.govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
 from tests.conftest import FIXTURES, NomisFixtureServer, publish
 from warehouse.query import run_query
@@ -85,6 +88,7 @@ ALL_DATASETS = (
     *NOMIS_SOURCES,
     *ONS_API_DATASETS,
     *ONS_WEB_SERIES,
+    "paye_rti",
     "house_prices",
     "imd_2019_lad",
     "luf_allocations",
@@ -114,6 +118,52 @@ LUF_BIDS = (
     ("Round 1", "E08000031", "Wolverhampton", "Bid Wo1", 20_000_000),
     ("Round 2", "E08000031", "Wolverhampton", "Bid Wo2", 15_000_000),
 )
+
+
+# PAYE RTI (sheets 7/8, 11/12, 15/16 of the reference tables): payrolled employees and median monthly
+# pay for February 2020, October 2025, September 2026 and October 2026, in that order. Regions not
+# listed have 2,000,000 employees and £2,400 every month; the WMCA area's published (NUTS2 UKG3)
+# employees differ from its councils' sum by a few, as separately adjusted series do.
+RTI_MONTHS = ("2020-02", "2025-10", "2026-09", "2026-10")
+RTI_EMPLOYEES = {
+    "E08000025": (450_000, 465_000, 469_500, 470_000),
+    "E08000026": (158_000, 165_000, 166_800, 167_000),
+    "E08000027": (136_000, 139_000, 139_900, 140_000),
+    "E08000028": (140_000, 145_500, 146_800, 147_000),
+    "E08000029": (94_000, 96_000, 96_900, 97_000),
+    "E08000030": (115_000, 118_000, 118_900, 119_000),
+    "E08000031": (114_000, 117_500, 118_400, 118_500),
+    "E47000007": (1_207_001, 1_246_003, 1_257_199, 1_258_502),
+    "E47000001": (1_300_000, 1_300_000, 1_300_000, 1_300_000),
+    "E12000005": (2_550_000, 2_600_000, 2_618_000, 2_620_000),
+    "K02000001": (29_000_000, 30_200_000, 30_290_000, 30_300_000),
+}
+RTI_MEDIAN_PAY = {
+    "E08000025": (1_900, 2_300, 2_390, 2_400),
+    "E08000026": (2_000, 2_400, 2_490, 2_500),
+    "E08000027": (1_950, 2_350, 2_440, 2_450),
+    "E08000028": (1_850, 2_240, 2_320, 2_330),
+    "E08000029": (2_150, 2_600, 2_690, 2_700),
+    "E08000030": (1_880, 2_290, 2_370, 2_380),
+    "E08000031": (1_890, 2_300, 2_380, 2_390),
+    "E47000007": (1_930, 2_330, 2_410, 2_420),
+    "E12000005": (1_970, 2_380, 2_460, 2_470),
+    "K02000001": (2_050, 2_500, 2_590, 2_600),
+}
+RTI_LANDING = ons_replay.RTI_LANDING
+RTI_FILE = f"{RTI_LANDING}/current/rtisanov2026.xlsx"
+
+
+def rti_workbook() -> bytes:
+    months = [dt.date.fromisoformat(f"{month}-01") for month in RTI_MONTHS]
+
+    def value(kind: str, gss: str, month: dt.date) -> int:
+        table, other = (
+            (RTI_EMPLOYEES, 2_000_000) if kind == "Payrolled employees" else (RTI_MEDIAN_PAY, 2_400)
+        )
+        return table[gss][months.index(month)] if gss in table else other
+
+    return ons_replay.rti_workbook(dt.date(2026, 11, 1), months, value)
 
 
 def imd_workbook() -> bytes:
@@ -193,6 +243,15 @@ class PublisherFixtureServer:
             (INDICATOR_FIXTURES / "UK-HPI-full-file-2026-09.csv").read_bytes(), content_type="text/csv"
         )
 
+    def serve_ons_datasets(self) -> None:
+        self.server.expect_request(RTI_LANDING).respond_with_data(
+            f'<a href="/file?uri={RTI_FILE}">Current edition of this dataset (xlsx)</a>',
+            content_type="text/html",
+        )
+        self.server.expect_request("/file", query_string={"uri": RTI_FILE}).respond_with_data(
+            rti_workbook(), content_type=XLSX_TYPE
+        )
+
     def serve_govuk(self) -> None:
         for page, content, attachment, body, kind in (
             (IOD_PAGE, "content-iod2019.json", IOD_FILE, imd_workbook(), XLSX_TYPE),
@@ -216,6 +275,7 @@ class PublisherFixtureServer:
             self.serve_nomis(source_id)
         self.serve_ons_api()
         self.serve_ons_web()
+        self.serve_ons_datasets()
         self.serve_house_prices()
         self.serve_govuk()
 

@@ -19,10 +19,19 @@ from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, Figure, In
 from reports.bulletin.quotes import Ledger
 
 TITLE = "Economic Impact Monitor"
-UNCERTAINTY_LINE = (
+# The edition's "Strengths and limitations", one paragraph each.
+STRENGTHS_AND_LIMITATIONS = (
     "Estimates from surveys (the Annual Population Survey, ASHE, personal well-being) are subject to "
     "sampling error: where a confidence interval is available, a change or difference is called "
-    "statistically significant only when it is larger than the 95% interval allows."
+    "statistically significant only when it is larger than the 95% interval allows.",
+    "PAYE Real Time Information is the earliest evidence here: its newest month is a flash estimate, "
+    "revised at the next release as late payroll returns arrive, and the revision is listed under what "
+    "changed in the next edition. The Annual Population Survey rates are official statistics in "
+    "development.",
+    "Figures for combined authorities and the 3-LEP area are computed by this monitor from their "
+    "councils' numerators and denominators; medians and index-based averages are shown only where the "
+    "publisher computes them. Every figure can be traced to the publisher's response it came from: see "
+    "the JSON file of this edition.",
 )
 GLOSSARY = (
     (
@@ -69,12 +78,17 @@ PUBLISHER_NAMES = {
     "nomis": "ONS / Nomis",
     "ons_api": "ONS API",
     "ons_web": "ONS",
+    "ons_datasets": "ONS",
     "landregistry": "HM Land Registry",
     "govuk": "GOV.UK",
 }
-# What each section charts: (indicator, chart kind, which areas).
+# What each section charts: (indicator, chart kind, which areas). An "index" is a line chart of
+# each area's series relative to its own February 2020 (= 100), the pre-pandemic baseline.
 SECTION_CHARTS = {
-    "labour_market": [("claimant_rate", "line", "comparators")],
+    "labour_market": [
+        ("claimant_rate", "line", "comparators"),
+        ("payrolled_employees", "index", "comparators"),
+    ],
     "pay": [("median_pay_residence", "bar", "combined_authorities")],
     "business": [("online_job_adverts", "line", "region")],
     "output": [("gdp_per_head", "bar", "regions")],
@@ -85,16 +99,16 @@ SECTION_CHARTS = {
 # area's, else its region's (GDP per head, job adverts), else the UK's (inflation).
 DASHBOARD = {
     "labour_market": (
+        ("payrolled_employees", "Payrolled employees"),
         ("claimant_rate", "Claimant rate"),
-        ("claimant_count", "Claimants"),
-        ("youth_claimant_rate", "Youth claimant rate, 18 to 24"),
+        ("youth_claimant_rate_16_24", "Youth claimant rate, 16 to 24"),
         ("employment_rate", "Employment rate, 16 to 64"),
         ("unemployment_rate", "Unemployment rate"),
         ("inactivity_rate", "Inactivity rate, 16 to 64"),
     ),
     "pay": (
+        ("median_monthly_pay", "Median monthly pay, payrolled employees"),
         ("median_pay_residence", "Median weekly pay, residents"),
-        ("median_pay_workplace", "Median weekly pay, workplace"),
     ),
     "business": (
         ("enterprises_per_10000", "Enterprises per 10,000 residents"),
@@ -286,6 +300,10 @@ def _notes(figures: list[Figure]) -> list[str]:
     return notes
 
 
+# The pre-pandemic month the monitor measures the labour market's recovery from.
+BASELINE = "2020-02"
+
+
 def _since_feb2020(indicator: IndicatorMeta) -> bool:
     """The change since February 2020 is shown for the monthly labour-market indicators."""
     return indicator.section == "labour_market" and indicator.cadence == "monthly"
@@ -306,7 +324,7 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
     """One row per headline indicator, by topic: the latest figure, its change on the year, the UK,
     the gap, the rank among the combined authorities (or regions) and the change since February 2020."""
     rows: list[dict] = []
-    computed = False
+    computed = flash = False
     for section_id, heading in SECTIONS:
         group: list[dict] = []
         for indicator_id, label in DASHBOARD.get(section_id, ()):
@@ -323,6 +341,7 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
             if figure is None:
                 continue
             computed |= figure.basis == "computed"
+            flash |= narrative.flash_note(edition, figure) is not None
             is_uk = figure.area.code == edition.uk.code
             rank = compare.rank(edition, figure)
             name = label if figure.area.code == edition.focus.code else f"{label} ({figure.area.label})"
@@ -331,7 +350,8 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
                     "area": name,
                     "focus": False,
                     "cells": [
-                        compare.period_label(figure, article=False),
+                        compare.period_label(figure, article=False)
+                        + (" (flash)" if narrative.flash_note(edition, figure) else ""),
                         _value_cell(ledger, figure),
                         _year_cell(ledger, figure, in_words=True),
                         ""
@@ -353,6 +373,11 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
         "ranked: their size reflects an area's population.",
         "Not significant: a survey estimate's change within its 95% confidence interval.",
     ]
+    if flash:
+        notes.append(
+            "Flash: the newest month of PAYE Real Time Information, an early estimate that the next "
+            "release revises."
+        )
     if computed:
         notes.insert(0, COMPUTED_NOTE)
     return Table(
@@ -498,6 +523,8 @@ def _chart_spec(
     focus: AreaMeta,
 ) -> ChartSpec | None:
     """What a chart of `indicator` over `areas` draws, `focus` highlighted; None without data."""
+    if kind == "index":
+        return _index_spec(edition, chart_id, indicator, areas, focus)
     if kind == "line":
         rows = []
         periods = sorted({p for a in areas for p, _, _ in edition.series.get((indicator.id, a.code), [])})
@@ -549,6 +576,59 @@ def _chart_spec(
         decimals=indicator.decimals,
         data=data,
         highlight=_highlight(data, kind, focus, which),
+    )
+
+
+def _index_spec(
+    edition: EditionData, chart_id: str, indicator: IndicatorMeta, areas: list[AreaMeta], focus: AreaMeta
+) -> ChartSpec | None:
+    """Each area's series from February 2020 as an index of its February 2020 value (= 100), so that
+    areas of any size compare; an area without a February 2020 figure is left out."""
+    rows, latest = [], {}
+    for area in areas:
+        points = [(p, v) for p, _, v in edition.series.get((indicator.id, area.code), []) if p >= BASELINE]
+        if not points or points[0][0] != BASELINE or not points[0][1]:
+            continue
+        base = points[0][1]
+        indexed = [(p, None if v is None else v / base * 100) for p, v in points]
+        rows += [{"series": area.label, "period": p, "value": v} for p, v in indexed]
+        latest[area.label] = indexed[-1][1]
+    mine, uk = latest.get(focus.label), latest.get(edition.uk.label)
+    if mine is None:
+        return None
+    periods = sorted({row["period"] for row in rows})
+    order = {p: n for n, p in enumerate(periods)}
+    data = pd.DataFrame(
+        [
+            {
+                "series": r["series"],
+                "x": fmt.period_label(r["period"]),
+                "x_order": order[r["period"]],
+                "value": r["value"],
+            }
+            for r in rows
+        ],
+        columns=["series", "x", "x_order", "value"],
+    )
+    title = f"The {indicator.phrase} relative to February 2020"
+    if uk is not None and focus.code != edition.uk.code and fmt.rounded(mine, 1) != fmt.rounded(uk, 1):
+        grew = "grown" if min(mine, uk) >= 100 else "changed"
+        title = (
+            f"The {indicator.phrase} has {grew} {'more' if mine > uk else 'less'} in the {focus.label} "
+            "area than in the UK since February 2020"
+        )
+    return ChartSpec(
+        id=chart_id,
+        kind="line",
+        title=title,
+        subtitle=(
+            f"{indicator.title}, index (February 2020 = 100), {fmt.period_label(periods[0])} to "
+            f"{fmt.period_label(periods[-1])}"
+        ),
+        unit="index",
+        decimals=1,
+        data=data,
+        highlight=_highlight(data, "line", focus, "comparators"),
     )
 
 

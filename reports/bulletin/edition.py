@@ -111,6 +111,7 @@ class SourceVintage:
     release_date: dt.date | None
     version: str | None
     url: str
+    newest_period_date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,12 @@ FIGURES = query("edition/figures")
 SERIES = query("edition/series")
 SOURCES = query("edition/sources")
 REVISIONS = query("edition/revisions")
+LATEST_PERIOD = query("edition/latest_period")
+NEWEST_PERIOD_DATE = query("edition/newest_period_date")
+AREAS = query("edition/areas")
+AREA_ROLES = query("edition/area_roles")
+AREA_SETS = query("edition/area_sets")
+AREA_MEMBERS = query("edition/area_members")
 
 
 def file_sha256(path: Path) -> str:
@@ -173,11 +180,7 @@ def file_sha256(path: Path) -> str:
 
 def latest_edition_period(con: duckdb.DuckDBPyConnection) -> str:
     """The newest month of the edition indicator for the focus area: the edition to build."""
-    row = con.execute(
-        "SELECT max(period) FROM indicator_value v JOIN area_role r ON r.code = v.geography_code "
-        "AND r.role = 'focus' WHERE v.indicator_id = ? AND v.value IS NOT NULL",
-        [EDITION_INDICATOR],
-    ).fetchone()
+    row = con.execute(LATEST_PERIOD, [EDITION_INDICATOR]).fetchone()
     if row is None or row[0] is None:
         raise WarehouseError(
             "the snapshot holds no claimant count for the focus area yet: run `eim ingest` first"
@@ -189,7 +192,7 @@ def _figures_query(con: duckdb.DuckDBPyConnection, as_of: dt.date, shown: list[s
     """FIGURES from the summary as it stood at `as_of`; that is the summary table itself when the
     snapshot holds no period after `as_of` (the newest edition's case), which saves the macro's
     ranks and comparisons over every value (~50 ms of each edition)."""
-    (newest,) = con.execute("SELECT max(period_date) FROM indicator_value").fetchone()
+    (newest,) = con.execute(NEWEST_PERIOD_DATE).fetchone()
     if newest is None or newest <= as_of:
         return FIGURES.format(summary="indicator_summary"), [shown]
     return FIGURES.format(summary="indicator_summary_as_of(?)"), [as_of, shown]
@@ -214,21 +217,14 @@ def read_edition(
         raise WarehouseError(f"invalid edition period {period!r}: expected YYYY-MM") from None
     section_ids = [s for s, _ in SECTIONS]
     areas = {
-        code: AreaMeta(code, name, short, level)
-        for code, name, short, level in con.execute(
-            "SELECT code, name, short_name, level FROM area"
-        ).fetchall()
+        code: AreaMeta(code, name, short, level) for code, name, short, level in con.execute(AREAS).fetchall()
     }
-    roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
+    roles = dict(con.execute(AREA_ROLES).fetchall())
     sets: dict[str, list[str]] = {}
-    for set_name, code in con.execute(
-        "SELECT set_name, code FROM area_set ORDER BY set_name, sort_order"
-    ).fetchall():
+    for set_name, code in con.execute(AREA_SETS).fetchall():
         sets.setdefault(set_name, []).append(code)
     members: dict[str, tuple[str, ...]] = {}
-    for composite, member in con.execute(
-        "SELECT composite_code, member_code FROM area_member ORDER BY composite_code, member_code"
-    ).fetchall():
+    for composite, member in con.execute(AREA_MEMBERS).fetchall():
         members[composite] = (*members.get(composite, ()), member)
     indicators = {}
     for row in con.execute(REGISTRY, [section_ids]).fetchall():

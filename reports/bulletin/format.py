@@ -42,6 +42,9 @@ def change(delta: float | None, unit: str, decimals: int) -> str:
     return f"{sign}{magnitude}{' pp' if unit == 'percent' else ''}"
 
 
+FLASH_NOTE = "a flash estimate, revised next month"
+
+
 def percent_change(pct: float | None) -> str:
     if pct is None:
         return ""

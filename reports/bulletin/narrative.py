@@ -15,6 +15,10 @@ from reports.bulletin.compare import period_label
 from reports.bulletin.edition import EditionData, Figure
 from reports.bulletin.quotes import Ledger
 
+# Indicators whose newest month is a flash estimate, revised at the publisher's next release.
+FLASH_ESTIMATES = frozenset({"payrolled_employees", "median_monthly_pay"})
+# Prices that turn a change in pay into a change in real terms.
+DEFLATOR = "cpih_annual_rate"
 SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
@@ -155,6 +159,8 @@ def count_sentence(ledger: Ledger, edition: EditionData, indicator: str, noun: s
     if figure is None:
         return None
     text = f"There were {ledger.value(figure)} {noun} in {place(figure)} in {period_label(figure)}"
+    if note := flash_note(edition, figure):
+        text += f" ({note})"
     if figure.change_year is not None:
         moved = direction(figure, "change_year")
         if moved == "unchanged":
@@ -223,15 +229,47 @@ def biggest_council_move(ledger: Ledger, edition: EditionData, indicator: str) -
     )
 
 
+def flash_note(edition: EditionData, figure: Figure) -> str | None:
+    """'a flash estimate, revised next month' for the newest month of a series whose publisher
+    revises it at the next release (PAYE RTI); None otherwise."""
+    if figure.indicator.id not in FLASH_ESTIMATES:
+        return None
+    source = edition.sources.get(figure.indicator.datasets[0])
+    newest = source.newest_period_date if source is not None else None
+    return fmt.FLASH_NOTE if newest is not None and figure.period == f"{newest:%Y-%m}" else None
+
+
+def real_pay_sentence(ledger: Ledger, edition: EditionData, indicator: str) -> str | None:
+    """The focus area's pay, its growth on a year, and that growth in real terms against CPIH of
+    the same month (only where CPIH for that month is published)."""
+    pay = edition.figure(indicator, edition.focus.code)
+    if pay is None or pay.change_year_pct is None:
+        return None
+    note = flash_note(edition, pay)
+    text = (
+        f"The {phrase(pay)} in {place(pay)} was {ledger.value(pay)} in {period_label(pay)}"
+        f"{f' ({note})' if note else ''}, {ledger.percent(pay, 'change_year_pct')} on a year earlier"
+    )
+    cpih = edition.figure(DEFLATOR, edition.uk.code)
+    if cpih is not None and cpih.period == pay.period and cpih.value is not None:
+        real = ((1 + pay.change_year_pct / 100) / (1 + cpih.value / 100) - 1) * 100
+        text += (
+            f": {ledger.real_change(pay, real)} in real terms, after CPIH inflation of {ledger.value(cpih)}"
+        )
+    return text + "."
+
+
 def main_points(ledger: Ledger, edition: EditionData) -> list[str]:
-    """Five to eight sentences: the headline figures, then significant and large movements."""
+    """Five to eight sentences: the newest evidence first (PAYE RTI, the claimant count), then the
+    other headline figures, then significant and large movements."""
     candidates = [
+        count_sentence(ledger, edition, "payrolled_employees", "payrolled employees"),
+        real_pay_sentence(ledger, edition, "median_monthly_pay"),
         sentence(ledger, edition, "claimant_rate", with_year=False),
         count_sentence(ledger, edition, "claimant_count", "claimants aged 16 and over"),
         sentence(ledger, edition, "employment_rate"),
         *significant_movements(ledger, edition, {("employment_rate", edition.focus.code)})[:2],
         biggest_council_move(ledger, edition, "claimant_rate"),
-        sentence(ledger, edition, "median_pay_residence", with_year=True),
         sentence(ledger, edition, "cpi_annual_rate", edition.uk.code, with_year=False),
     ]
     points = [c for c in candidates if c]
@@ -244,13 +282,10 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
     focus, region, uk = edition.focus.code, edition.region.code, edition.uk.code
     plans = {
         "labour_market": [
-            sentence(ledger, edition, "youth_claimant_rate", with_year=True),
-            sentence(ledger, edition, "unemployment_rate"),
-            sentence(ledger, edition, "inactivity_rate"),
+            sentence(ledger, edition, "youth_claimant_rate_16_24", with_year=True),
         ],
         "pay": [
             sentence(ledger, edition, "median_pay_residence"),
-            sentence(ledger, edition, "median_pay_workplace"),
             _ranked(ledger, edition, "median_pay_residence", focus),
         ],
         "business": [

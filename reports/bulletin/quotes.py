@@ -91,6 +91,10 @@ class Ledger:
         raw = getattr(figure, measure)
         return self._record(figure, measure, raw, fmt.percent_change(raw))
 
+    def real_change(self, figure: Figure, raw: float) -> str:
+        """A change on the year in real terms (per cent, signed), worked out beside the figure."""
+        return self._record(figure, "change_year_real_pct", raw, fmt.percent_change(raw))
+
     def rank(self, figure: Figure, rank: Rank, *, short: bool = False) -> str:
         """'3rd lowest of 11 combined authorities' (or '3rd lowest of 11' where the heading names
         the group), counted from the end the text names."""

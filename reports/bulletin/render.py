@@ -21,7 +21,13 @@ from markupsafe import Markup, escape
 
 from reports.bulletin import format as fmt
 from reports.bulletin.charts import chart_csv, email_png
-from reports.bulletin.content import EMAIL_CHART_SECTIONS, UNCERTAINTY_LINE, Content, date_words
+from reports.bulletin.content import (
+    EMAIL_CHART_SECTIONS,
+    STRENGTHS_AND_LIMITATIONS,
+    Content,
+    Section,
+    date_words,
+)
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
 
@@ -128,16 +134,17 @@ def _charts_manifest(content: Content) -> str:
     PNG drawn narrow for mail of the lead chart of each of EMAIL_CHART_SECTIONS; and, by area code,
     what each council's own chart draws (its data as a CSV), for a message that needs it."""
 
-    def entry(chart, section: str) -> dict:
+    def entry(chart, section: Section) -> dict:
+        lead = section.id in EMAIL_CHART_SECTIONS and chart is section.charts[0]
         return {
             "id": chart.spec.id,
             "number": chart.number,
-            "section": section,
+            "section": section.id,
             "title": chart.spec.title,
             "subtitle": chart.spec.subtitle,
             "alt": chart.rendered.alt,
             "source": chart.source,
-            "email_png": f"data/email/{chart.spec.id}.png" if section in EMAIL_CHART_SECTIONS else None,
+            "email_png": f"data/email/{chart.spec.id}.png" if lead else None,
         }
 
     def to_draw(chart) -> dict:
@@ -155,7 +162,7 @@ def _charts_manifest(content: Content) -> str:
         }
 
     manifest = {
-        "charts": [entry(c, s.id) for s in content.sections for c in s.charts],
+        "charts": [entry(c, s) for s in content.sections for c in s.charts],
         "area_charts": {c.area: to_draw(c) for c in content.area_charts},
     }
     return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
@@ -169,7 +176,7 @@ def _context(content: Content) -> dict:
         "published": date_words(content.info.published),
         "next_edition": date_words(content.info.next_edition),
         "previous_label": fmt.period_label(previous) if previous else "",
-        "uncertainty": UNCERTAINTY_LINE,
+        "strengths": STRENGTHS_AND_LIMITATIONS,
         "chart_rows": {chart.spec.id: _csv_rows(chart.rendered.csv) for chart in charts},
         "csv_sizes": {chart.spec.id: _size(len(chart.rendered.csv.encode())) for chart in charts},
         "sources_by_indicator": _sources_by_indicator(content),
@@ -276,7 +283,7 @@ def _pdf_document(content: Content, context: dict) -> dict:
         "definitions": context["sources_by_indicator"],
         "previous": context["previous_label"] or None,
         "changes": content.changes,
-        "uncertainty": UNCERTAINTY_LINE,
+        "strengths": STRENGTHS_AND_LIMITATIONS,
         "sources": sources,
         "glossary": [list(entry) for entry in content.glossary],
     }

@@ -68,7 +68,7 @@ TEXT_WIDTH = 78  # the plain-text part's lines (RFC 5322 recommends at most 78 c
 # Fund category) are not monthly news and stay in the bulletin.
 EMAIL_INDICATORS = (
     "claimant_rate",
-    "youth_claimant_rate",
+    "youth_claimant_rate_16_24",
     "employment_rate",
     "unemployment_rate",
     "inactivity_rate",

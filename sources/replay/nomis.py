@@ -76,13 +76,19 @@ def _population_year(emulator: NomisEmulator, month: dt.date) -> int:
 
 def _claimants(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str, period: str) -> float:
     month = dt.date.fromisoformat(period + "-01")
-    youth = dims["AGE"] == "11"
-    count = emulator.total(
-        code, lambda c: (samples.youth_claimant_count if youth else samples.claimant_count)(c, month)
-    )
+    counts = {
+        "0": samples.claimant_count,
+        "10": samples.claimant_count_16_17,
+        "11": samples.youth_claimant_count,
+    }[dims["AGE"]]
+    count = emulator.total(code, lambda c: counts(c, month))
     if dims["MEASURE"] == "1":
         return count
-    residents = samples.residents_18_24 if youth else samples.residents_16_64
+    residents = {
+        "0": samples.residents_16_64,
+        "10": samples.residents_16_17,
+        "11": samples.residents_18_24,
+    }[dims["AGE"]]
     year = _population_year(emulator, month)
     return round(count / emulator.total(code, lambda c: residents(c, year)) * 100, 1)
 
@@ -93,6 +99,9 @@ def _population(emulator: NomisEmulator, code: str, dims: dict[str, str], measur
         return emulator.total(code, lambda c: samples.residents_all_ages(c, year))
     if age == "203":
         return emulator.total(code, lambda c: samples.residents_16_64(c, year))
+    if age in ("117", "118"):  # ages 16 and 17, about half the band each
+        share = 0.48 + 0.04 * samples.unit_hash("age", age)
+        return emulator.total(code, lambda c: int(samples.residents_16_17(c, year) * share))
     share = 0.13 + 0.02 * samples.unit_hash("age", age)  # single years 18-24 split the band unevenly
     return emulator.total(code, lambda c: int(samples.residents_18_24(c, year) * share))
 
@@ -162,7 +171,7 @@ NOMIS_DATASETS = {
     "NM_162_1": NomisDataset(
         dimensions=(
             GENDER,
-            Dimension("AGE", "age", {"0": "All categories: Age 16+", "11": "Aged 18-24"}),
+            Dimension("AGE", "age", {"0": "All categories: Age 16+", "10": "Aged 16-17", "11": "Aged 18-24"}),
             Dimension(
                 "MEASURE",
                 "measure",
@@ -184,7 +193,7 @@ NOMIS_DATASETS = {
                 {
                     "200": "All Ages",
                     "203": "Aged 16 - 64",
-                    **{str(101 + age): f"Age {age}" for age in range(18, 25)},
+                    **{str(101 + age): f"Age {age}" for age in range(16, 25)},
                 },
             ),
         ),

@@ -21,9 +21,9 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from sources.replay import samples
 from sources.replay.reply import Reply
 from sources.replay.samples import unit_hash
 
@@ -136,14 +136,6 @@ LIFE_SATISFACTION = {
 }
 
 
-def _month_index(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def _month(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
     first = dt.date(year, month, 1)
     return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
@@ -151,13 +143,15 @@ def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
 
 def _cpi_release(month: dt.date) -> dt.date:
     """CPI for month M comes out on the third Wednesday of M+1 (illustrative rule)."""
-    following = _month(_month_index(month) + 1)
+    following = samples.month_at(samples.month_index(month) + 1)
     return _nth_weekday(following.year, following.month, calendar.WEDNESDAY, 3)
 
 
 def latest_cpi_month(today: dt.date) -> dt.date:
-    last_month = _month(_month_index(today) - 1)
-    return last_month if _cpi_release(last_month) <= today else _month(_month_index(today) - 2)
+    last_month = samples.month_at(samples.month_index(today) - 1)
+    return (
+        last_month if _cpi_release(last_month) <= today else samples.month_at(samples.month_index(today) - 2)
+    )
 
 
 def latest_gdp_year(today: dt.date) -> int:
@@ -172,14 +166,7 @@ def latest_wellbeing_year_end(today: dt.date) -> int:
 
 def latest_adverts_month(today: dt.date) -> dt.date:
     """Online job adverts for month M come out on the 8th of M+1 (illustrative rule)."""
-    return _month(_month_index(today) - (1 if today.day >= 8 else 2))
-
-
-def _interpolate(points: tuple[tuple[float, float], ...], x: float) -> float:
-    for (x0, y0), (x1, y1) in pairwise(points):
-        if x0 <= x <= x1:
-            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    return points[-1][1] if x > points[-1][0] else points[0][1]
+    return samples.month_at(samples.month_index(today) - (1 if today.day >= 8 else 2))
 
 
 def _number(value: float) -> str:
@@ -279,24 +266,32 @@ def _wellbeing(today: dt.date, names: dict[str, str]) -> CmdVersion:
 
 
 def _job_adverts(today: dt.date, names: dict[str, str]) -> CmdVersion:
-    latest = _month_index(latest_adverts_month(today))
-    base = _month_index(dt.date(2020, 2, 1))
+    latest = samples.month_index(latest_adverts_month(today))
+    base = samples.month_index(dt.date(2020, 2, 1))
     header = ["V4_0", "mmm-yy", "Time", "itl", "Geography", "adzuna-jobs-category", "AdzunaJobsCategory"]
     areas = [*REGIONS, (UK_CODE, UK_CODE, UK_NAME)]
     rows = []
     for index in range(latest - 59, latest + 1):
-        label = _month(index).strftime("%b-%y")
+        label = samples.month_at(index).strftime("%b-%y")
         for code, gss, name in areas:
             for category, category_label, scale in (
                 ("total", "Total", 1.0),
                 ("it-computing", "IT / Computing", 0.8),
             ):
-                level = _interpolate(ADVERTS_PATH, index - base) * scale * (0.9 + 0.2 * unit_hash("ads", gss))
+                level = (
+                    samples.interpolate(ADVERTS_PATH, index - base)
+                    * scale
+                    * (0.9 + 0.2 * unit_hash("ads", gss))
+                )
                 value = round(level + 2 * (unit_hash("ads", gss, label, category) - 0.5), 1)
                 rows.append([_number(value), label, label, code, name, category, category_label])
-    release = _month(latest + 1).replace(day=8)
+    release = samples.month_at(latest + 1).replace(day=8)
     return CmdVersion(
-        "Online job advert estimates", latest - _month_index(dt.date(2024, 1, 1)) + 1, release, header, rows
+        "Online job advert estimates",
+        latest - samples.month_index(dt.date(2024, 1, 1)) + 1,
+        release,
+        header,
+        rows,
     )
 
 
@@ -418,13 +413,13 @@ def _time_series(topic: str, cdid: str, dataset: str, today: dt.date) -> Reply:
             404, b"<html><body><h1>404 Page not found</h1></body></html>", "text/html; charset=utf-8"
         )
     title = known[0]
-    latest = _month_index(latest_cpi_month(today))
-    first = _month_index(dt.date(2015, 1, 1))
-    path = tuple((_month_index(dt.date(year, month, 1)), rate) for year, month, rate in CPI_PATH)
+    latest = samples.month_index(latest_cpi_month(today))
+    first = samples.month_index(dt.date(2015, 1, 1))
+    path = tuple((samples.month_index(dt.date(year, month, 1)), rate) for year, month, rate in CPI_PATH)
     rates = {}
     for index in range(first, latest + 1):
-        month = _month(index)
-        cpi = _interpolate(path, index)
+        month = samples.month_at(index)
+        cpi = samples.interpolate(path, index)
         rate = cpi if cdid == "d7g7" else 0.85 * cpi + 0.5
         rates[month] = round(rate + 0.2 * (unit_hash("cpi", cdid, month.isoformat()) - 0.5), 1)
     months = [
@@ -438,7 +433,7 @@ def _time_series(topic: str, cdid: str, dataset: str, today: dt.date) -> Reply:
         for m, v in rates.items()
     ]
     quarters, years = [], []
-    for year in range(2015, _month(latest).year + 1):
+    for year in range(2015, samples.month_at(latest).year + 1):
         for q in range(1, 5):
             values = [rates.get(dt.date(year, 3 * q - 2 + i, 1)) for i in range(3)]
             if None not in values:
@@ -462,8 +457,8 @@ def _time_series(topic: str, cdid: str, dataset: str, today: dt.date) -> Reply:
                     "quarter": "",
                 }
             )
-    released = _at_seven(_cpi_release(_month(latest)))
-    next_release = _cpi_release(_month(latest + 1))
+    released = _at_seven(_cpi_release(samples.month_at(latest)))
+    next_release = _cpi_release(samples.month_at(latest + 1))
     return _json(
         {
             "description": {
@@ -492,8 +487,8 @@ def _utc_stamp(moment: dt.datetime) -> str:
 
 def _calendar(start: dt.date, end: dt.date) -> Iterator[tuple[dt.datetime, str, str]]:
     """(release moment, title, uri) of the illustrative releases dated from start to end."""
-    for index in range(_month_index(start) - 1, _month_index(end) + 1):
-        month = _month(index)
+    for index in range(samples.month_index(start) - 1, samples.month_index(end) + 1):
+        month = samples.month_at(index)
         name = f"{month:%B} {month.year}"
         slug = f"{month:%B}{month.year}".lower()
         yield (
@@ -501,7 +496,7 @@ def _calendar(start: dt.date, end: dt.date) -> Iterator[tuple[dt.datetime, str, 
             f"Consumer price inflation, UK: {name}",
             f"/releases/consumerpriceinflationuk{slug}",
         )
-        following = _month(index + 1)
+        following = samples.month_at(index + 1)
         yield (
             _at_seven(_nth_weekday(following.year, following.month, calendar.TUESDAY, 2)),
             f"Labour market overview, UK: {following:%B} {following.year}",

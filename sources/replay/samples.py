@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from itertools import pairwise
 
 # Rough orders of magnitude for the councils the packaged area files name; any other council gets
 # a level derived from its code, so a custom area file still has a complete demo.
@@ -97,6 +98,23 @@ def unit_hash(*parts: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def interpolate(points: tuple[tuple[float, float], ...], x: float) -> float:
+    """The straight-line path through `points` (x ascending) at `x`, flat beyond the ends."""
+    for (x0, y0), (x1, y1) in pairwise(points):
+        if x0 <= x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return points[-1][1] if x > points[-1][0] else points[0][1]
+
+
+def month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def month_at(index: int) -> dt.date:
+    """The first day of the month `index` months after January of year 0 (`month_index`'s inverse)."""
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def latest_claimant_month(today: dt.date) -> dt.date:
     """The claimant count for month M comes out in the middle of month M+1."""
     back = 1 if today.day >= 15 else 2
@@ -165,12 +183,21 @@ def residents_18_24(code: str, year: int) -> int:
     return int(round(residents_16_64(code, year) * (0.14 + 0.04 * unit_hash("young", code)), -1))
 
 
+def residents_16_17(code: str, year: int) -> int:
+    return int(round(residents_16_64(code, year) * (0.034 + 0.008 * unit_hash("teen", code)), -1))
+
+
 def residents_all_ages(code: str, year: int) -> int:
     return int(round(residents_16_64(code, year) / (0.60 + 0.04 * unit_hash("all", code)), -1))
 
 
 def youth_claimant_count(code: str, month: dt.date) -> int:
     return int(round(claimant_count(code, month) * (0.17 + 0.03 * unit_hash("youth", code)), -1))
+
+
+def claimant_count_16_17(code: str, month: dt.date) -> int:
+    """Few 16- and 17-year-olds can claim: about 1% of all claimants, to the nearest 5 as Nomis rounds."""
+    return int(5 * round(claimant_count(code, month) * (0.008 + 0.004 * unit_hash("teen", code)) / 5))
 
 
 def _anchored(

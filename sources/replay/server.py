@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sources import nomis
-from sources.replay import govuk, landregistry, ons, samples
+from sources.replay import govuk, landregistry, ons, ons_datasets, samples
 from sources.replay.nomis import NomisEmulator
 from sources.replay.reply import Reply
 
-EMULATORS = (ons.route, govuk.route)
+EMULATORS = (ons.route, ons_datasets.route, govuk.route)
 
 
 REPLY_CACHE_SIZE = 128
@@ -100,6 +100,7 @@ class ReplayServer:
             "nomis": self.url,
             "ons_api": self.url + "/v1",
             "ons_web": self.url,
+            "ons_datasets": self.url,
             "landregistry": self.url,
             "govuk": self.url,
         }

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from sources.replay.reply import Reply
 from sources.replay.server import ReplayServer
 
-PUBLISHERS = ("nomis", "ons_api", "ons_web", "landregistry", "govuk")
+PUBLISHERS = ("nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk")
 ALL = PUBLISHERS
 CSV_PUBLISHERS = ("nomis", "ons_api", "landregistry")
 
@@ -36,6 +36,7 @@ DATASET_FOR = {
     "nomis": "business_counts",
     "ons_api": "regional_gdp",
     "ons_web": "cpi",
+    "ons_datasets": "paye_rti",
     "landregistry": "house_prices",
     "govuk": "luf_priority_category",
 }
@@ -44,6 +45,7 @@ PUBLISHER_PATHS = {
     "nomis": re.compile(r"^/api/v01/dataset/"),
     "ons_api": re.compile(r"^/(v1/datasets|downloads/datasets)/"),
     "ons_web": re.compile(r"/timeseries/"),
+    "ons_datasets": re.compile(r"^/(file$|employmentandlabourmarket/)"),
     "landregistry": re.compile(r"^/market-trend-data/"),
     "govuk": re.compile(r"^/(api/content|government/uploads)/"),
 }
@@ -51,6 +53,7 @@ TABLE_PATHS = {
     "nomis": re.compile(r"^/api/v01/dataset/"),
     "ons_api": re.compile(r"^/downloads/datasets/"),
     "ons_web": re.compile(r"/timeseries/"),
+    "ons_datasets": re.compile(r"^/file$"),
     "landregistry": re.compile(r"^/market-trend-data/"),
     "govuk": re.compile(r"^/government/uploads/"),
 }
@@ -59,6 +62,7 @@ VALUE_COLUMN = {
     "nomis": "OBS_VALUE",
     "ons_api": "V4_1",  # regional_gdp's observation column
     "ons_web": "value",
+    "ons_datasets": "West Midlands",  # a column of the NUTS1 sheet (the table: names row and months)
     "landregistry": "AveragePrice",
     "govuk": "Category",
 }
@@ -69,7 +73,7 @@ CLIENT_TIMEOUT = 1.0  # EIM_HTTP_TIMEOUT of the matrix; the delay fault waits pa
 
 
 # ---------------------------------------------------------------------------------------------------
-# Table helpers: CSV, the ONS time-series JSON and the GOV.UK spreadsheet, each as header + rows.
+# Table helpers: CSV, the ONS time-series JSON and the GOV.UK and ONS spreadsheets, each as header + rows.
 
 
 def _csv_rows(body: bytes) -> list[list[str]]:
@@ -108,6 +112,23 @@ def _edit_table(publisher: str, body: bytes, edit: Callable[[list[str], list[lis
             sheet.delete_rows(1, sheet.max_row)
             for row in [*rows[:at], header, *data]:
                 sheet.append(list(row))
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    if publisher == "ons_datasets":
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(body))
+        sheet = book["7. Employees (NUTS1)"]
+        rows = [[("" if c is None else c) for c in row] for row in sheet.iter_rows(values_only=True)]
+        codes, names, data = rows[5], [str(c) for c in rows[6]], [list(r) for r in rows[7:]]
+        header, data = edit(names, data)
+        if len(header) < len(names):  # a column dropped: its code goes with it
+            gone = next(i for i, name in enumerate(names) if i >= len(header) or header[i] != name)
+            codes = codes[:gone] + codes[gone + 1 :]
+        sheet.delete_rows(1, sheet.max_row)
+        for row in [*rows[:5], codes, header, *data]:
+            sheet.append(list(row))
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()

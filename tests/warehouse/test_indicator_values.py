@@ -35,6 +35,8 @@ COVERED = {
     "claimant_count": (WMCA, BIRMINGHAM),
     "claimant_rate": (WMCA, BIRMINGHAM, UK),
     "youth_claimant_count": (WMCA,),
+    "youth_claimant_count_16_24": (WMCA, BIRMINGHAM),
+    "youth_claimant_rate_16_24": (WMCA, BIRMINGHAM, UK),
     "youth_claimant_rate": (WMCA, BIRMINGHAM, UK),
     "employment_rate": (WMCA, BIRMINGHAM),
     "unemployment_rate": (WMCA,),
@@ -57,6 +59,8 @@ COVERED = {
     "luf_priority_category": (BIRMINGHAM, COVENTRY, SOLIHULL),
     "life_satisfaction": (WMCA, BIRMINGHAM),
     "online_job_adverts": (WM_REGION,),
+    "payrolled_employees": (WMCA, BIRMINGHAM, UK),
+    "median_monthly_pay": (WMCA, SOLIHULL, UK),
 }
 
 
@@ -87,7 +91,7 @@ def assert_no_pct_changes(row: dict) -> None:
 
 def test_every_indicator_of_the_registry_is_checked_here() -> None:
     assert set(COVERED) == set(load_registry())
-    assert len(COVERED) == 25
+    assert len(COVERED) == 29
 
 
 def test_every_indicator_names_catalog_datasets_and_their_series() -> None:
@@ -101,7 +105,7 @@ def test_every_indicator_names_catalog_datasets_and_their_series() -> None:
         assert refs, indicator.id
         for role, ref in refs.items():
             spec = catalog.get(ref.dataset)  # raises for a dataset the catalog lacks
-            assert ref.series in {s.name for s in spec.series}, f"{indicator.id}.{role}: {ref}"
+            assert ref.series in spec.series_names(), f"{indicator.id}.{role}: {ref}"
 
 
 def test_the_snapshot_holds_every_indicator_for_the_areas_checked(indicator_settings: Settings) -> None:
@@ -223,6 +227,82 @@ def test_youth_claimant_rate(indicator_settings: Settings) -> None:
     assert birmingham["value"] == approx(12_000 / 136_500 * 100)
     assert birmingham["change_year"] == approx((12_000 - 11_500) / 136_500 * 100)
     assert summary(indicator_settings, "youth_claimant_rate", UK)["value"] == approx(uk_rate)
+
+
+def test_youth_claimant_count_16_24(indicator_settings: Settings) -> None:
+    """Aged 16-17 (NM_162_1, age 10) plus aged 18-24 (age 11), WMCA:
+    2026-10: 16-17 150 + 30 + 20 + 30 + 10 + 25 + 25 = 290; 290 + 22,300 = 22,590
+    2026-09: 145 + 30 + 20 + 25 + 10 + 25 + 20 = 275; 275 + 21,930 = 22,205
+    2025-10: 140 + 25 + 15 + 25 + 10 + 20 + 20 = 255; 255 + 21,430 = 21,685
+    Birmingham 2026-10: 150 + 12,000 = 12,150; 2025-10: 140 + 11,500 = 11,640.
+    """
+    wmca = summary(indicator_settings, "youth_claimant_count_16_24", WMCA)
+    assert_changes(wmca, period="2026-10", value=22_590, previous=22_205, year_ago=21_685)
+    assert_pct_changes(wmca, value=22_590, previous=22_205, year_ago=21_685)
+    birmingham = summary(indicator_settings, "youth_claimant_count_16_24", BIRMINGHAM)
+    assert birmingham["value"] == 12_150
+    assert birmingham["change_year"] == 12_150 - 11_640
+
+
+def test_youth_claimant_rate_16_24(indicator_settings: Settings) -> None:
+    """Residents 16-24 = single years 16..24 (NM_2002_1 c_age 117..125), mid-2025: ages 16 and 17
+    Birmingham 21,500 + 21,200; Coventry 6,200 + 6,100; Dudley 2 x 3,100; Sandwell 2 x 3,600;
+    Solihull 2 x 1,900; Walsall 2 x 2,800; Wolverhampton 2 x 2,700, so WMCA 273,700 (ages 18-24)
+    + 42,700 + 12,300 + 6,200 + 7,200 + 3,800 + 5,600 + 5,400 = 356,900; Birmingham 136,500 +
+    42,700 = 179,200; UK 5,600,000 + 790,000 + 780,000 = 7,170,000.
+    WMCA rate 22,590 / 356,900; Birmingham 12,150 / 179,200; UK (330,000 + 4,000) / 7,170,000.
+    """
+    residents_wmca = 273_700 + 42_700 + 12_300 + 6_200 + 7_200 + 3_800 + 5_600 + 5_400
+    assert residents_wmca == 356_900
+    uk_rate = 334_000 / 7_170_000 * 100
+    wmca = summary(indicator_settings, "youth_claimant_rate_16_24", WMCA)
+    assert wmca["basis"] == "computed"
+    assert_changes(
+        wmca,
+        period="2026-10",
+        value=22_590 / residents_wmca * 100,
+        previous=22_205 / residents_wmca * 100,
+        year_ago=21_685 / residents_wmca * 100,
+    )
+    assert wmca["gap_uk"] == approx(22_590 / residents_wmca * 100 - uk_rate)
+    birmingham = summary(indicator_settings, "youth_claimant_rate_16_24", BIRMINGHAM)
+    assert birmingham["value"] == approx(12_150 / 179_200 * 100)
+    assert summary(indicator_settings, "youth_claimant_rate_16_24", UK)["value"] == approx(uk_rate)
+
+
+# --- labour market: PAYE Real Time Information (tests/fixture_publishers.py RTI_*) ------------------
+
+
+def test_payrolled_employees(indicator_settings: Settings) -> None:
+    """WMCA = its seven councils (NUTS3 UKG31...UKG39) summed, not NUTS2 UKG3's published figure:
+    2026-10: 470,000 + 167,000 + 140,000 + 147,000 + 97,000 + 119,000 + 118,500 = 1,258,500
+    2026-09: 469,500 + 166,800 + 139,900 + 146,800 + 96,900 + 118,900 + 118,400 = 1,257,200
+    2025-10: 465,000 + 165,000 + 139,000 + 145,500 + 96,000 + 118,000 + 117,500 = 1,246,000
+    2020-02: 450,000 + 158,000 + 136,000 + 140,000 + 94,000 + 115,000 + 114,000 = 1,207,000
+    """
+    wmca = summary(indicator_settings, "payrolled_employees", WMCA)
+    assert wmca["basis"] == "computed"
+    assert_changes(wmca, period="2026-10", value=1_258_500, previous=1_257_200, year_ago=1_246_000)
+    assert_pct_changes(wmca, value=1_258_500, previous=1_257_200, year_ago=1_246_000)
+    assert wmca["change_since_feb2020"] == approx(1_258_500 - 1_207_000)
+    birmingham = summary(indicator_settings, "payrolled_employees", BIRMINGHAM)
+    assert (birmingham["value"], birmingham["basis"]) == (470_000, "published")
+    assert birmingham["change_year"] == 470_000 - 465_000
+    uk = summary(indicator_settings, "payrolled_employees", UK)
+    assert_changes(uk, period="2026-10", value=30_300_000, previous=30_290_000, year_ago=30_200_000)
+
+
+def test_median_monthly_pay(indicator_settings: Settings) -> None:
+    """A median is never summed or averaged: the WMCA's is NUTS2 UKG3's published £2,420 (its
+    councils' mean would be £2,450); on a year +£90 (+3.8627%); UK £2,600, so the gap is -£180."""
+    wmca = summary(indicator_settings, "median_monthly_pay", WMCA)
+    assert wmca["basis"] == "published"
+    assert_changes(wmca, period="2026-10", value=2_420, previous=2_410, year_ago=2_330)
+    assert_pct_changes(wmca, value=2_420, previous=2_410, year_ago=2_330)
+    assert wmca["gap_uk"] == approx(2_420 - 2_600)
+    solihull = summary(indicator_settings, "median_monthly_pay", SOLIHULL)
+    assert (solihull["value"], solihull["change_year"]) == (2_700, 100)
+    assert summary(indicator_settings, "median_monthly_pay", UK)["value"] == 2_600
 
 
 # --- labour market: APS rates with confidence intervals -------------------------------------------

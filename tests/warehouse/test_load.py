@@ -68,7 +68,7 @@ def test_provenance_is_recorded(fixture_settings: Settings) -> None:
         ).fetchone()
     body = (FIXTURES / "nomis" / "NM_2002_1.data.csv").read_bytes()
     assert url.endswith("/api/v01/dataset/NM_2002_1.data.csv")
-    assert '"c_age": "200,203,119,120,121,122,123,124,125"' in params
+    assert '"c_age": "200,203,117,118,119,120,121,122,123,124,125"' in params
     assert status == 200 and size == len(body)
     assert (fixture_settings.raw_dir / raw_path).read_bytes() == body
     assert raw_path == f"nomis/population/{sha}.csv"

@@ -79,7 +79,14 @@ def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
 def test_five_to_eight_main_points(demo_edition: Path) -> None:
     sidecar = json.loads((demo_edition / "figures.json").read_text())
     assert 5 <= len(sidecar["main_points"]) <= 8
-    assert sidecar["main_points"][0].startswith("The claimant rate in the WMCA area")
+    first, second, third = sidecar["main_points"][:3]
+    # The newest evidence leads: PAYE RTI's flash month, then the claimant count.
+    assert (
+        first.startswith("There were 1,") and "payrolled employees in the WMCA area in October 2026" in first
+    )
+    assert second.startswith("The median monthly pay of payrolled employees in the WMCA area was £")
+    assert "in real terms, after CPIH inflation of" in second
+    assert third.startswith("The claimant rate in the WMCA area")
 
 
 def test_every_quoted_figure_names_its_source_and_vintage(demo_edition: Path) -> None:
@@ -331,3 +338,49 @@ def test_what_changed_lists_a_revised_figure(demo_data_dir: Settings, tmp_path: 
     sidecar = json.loads((result.folder / "figures.json").read_text())
     revision = next(e for e in sidecar["figures"] if e["measure"] == "revision")
     assert (revision["previous_value"], revision["value"]) == (old, old + 250)
+
+
+def test_the_newest_month_of_paye_rti_is_labelled_a_flash_estimate(demo_edition: Path) -> None:
+    html = html_lib.unescape((demo_edition / "index.html").read_text())
+    dashboard = html[
+        html.index('id="table-dashboard"') : html.index("</table>", html.index('id="table-dashboard"'))
+    ]
+    assert dashboard.count("October 2026 (flash)") == 2, "payrolled employees and their median pay"
+    points = html[html.index('id="main-points"') : html.index('id="headline-indicators"')]
+    assert points.count("(a flash estimate, revised next month)") == 2
+
+
+def test_a_flash_estimate_revised_next_month_is_listed_under_what_changed(
+    demo_data_dir: Settings, tmp_path: Path
+) -> None:
+    """Next month's workbook revises the flash estimate; the edition after lists the revision, and
+    a month that is no longer the newest is not called a flash estimate."""
+    from sources.replay.server import ReplayServer
+    from warehouse.geography import load_area_file
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_data_dir.data_dir, data_dir, symlinks=True)
+    settings = demo_data_dir.model_copy(update={"data_dir": data_dir})
+    assert steps.build_bulletin(settings, period="2026-09", today=DEMO_TODAY).published
+    later = DEMO_TODAY + dt.timedelta(days=31)
+    with ReplayServer.serving(load_area_file("west-midlands"), today=later) as server:
+        settings = settings.model_copy(update={"ons_web_url": server.url})
+        history = steps.read_fetch_history(settings)
+        outcome = steps.fetch_dataset(settings, "paye_rti", history.last_records("paye_rti"))
+        assert steps.load_dataset(settings, outcome, steps.parse_dataset(outcome)).rows_new > 0
+    steps.build(settings)
+    publish(settings)
+    with duckdb.connect(str(settings.snapshot_path), read_only=True) as con:
+        old, new = con.execute(
+            "SELECT old_value, new_value FROM stg_observation_revision WHERE series = 'payrolled_employees' "
+            "AND geography_code = 'E08000025' AND period = '2026-10' ORDER BY revised_at DESC LIMIT 1"
+        ).fetchone()
+    assert old != new, "the flash estimate for October 2026 was revised"
+    result = steps.build_bulletin(settings, period="2026-10", today=later)
+    html = html_lib.unescape((result.folder / "index.html").read_text())
+    changes = html[html.index('id="changes"') : html.index('id="strengths"')]
+    assert (
+        "Payrolled employees (PAYE Real Time Information), Birmingham, October 2026: revised from" in changes
+    )
+    assert f"{old:,.0f} to {new:,.0f}" in changes
+    assert "October 2026 (flash)" not in html, "November 2026 is the newest month now"

@@ -174,7 +174,10 @@ def test_the_message_has_text_html_inline_charts_and_one_click_unsubscribe(publi
     # Three charts: the labour market's lead chart, the prices chart, and Coventry's own.
     images = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
     email_pngs = published / "site" / PERIOD / "data" / "email"
-    lead = [email_pngs / f"{name}.png" for name in ("figure-1", "figure-5")]
+    manifest = json.loads((published / "site" / PERIOD / "data" / "charts.json").read_text())
+    leads = [c for c in manifest["charts"] if c["email_png"]]
+    assert [c["section"] for c in leads] == ["labour_market", "prices"], "each section's lead chart only"
+    lead = [email_pngs / f"{c['id']}.png" for c in leads]
     assert [image.get_content() for image in images[:2]] == [p.read_bytes() for p in lead]
     # Coventry's own chart is drawn for the message from the data its edition published.
     assert (email_pngs / "area-E08000026-claimant-rate.csv").exists()

@@ -1,0 +1,1 @@
+SELECT set_name, code FROM area_set ORDER BY set_name, sort_order

@@ -1,0 +1,1 @@
+SELECT code, name, short_name, level FROM area

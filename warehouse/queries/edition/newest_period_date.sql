@@ -1,0 +1,1 @@
+SELECT max(period_date) FROM indicator_value
