@@ -4,8 +4,9 @@ The document is built from the warehouse's own catalog (so it cannot list a tabl
 there, or miss one that is), from the comments in the migration and model SQL, and from the
 `indicator` table. It is deterministic: the same schema and registry give the same bytes.
 
-Regenerate it with `.venv/bin/python -m warehouse.docs` after changing a migration, a model or
-the indicator registry; `tests/warehouse/test_warehouse_docs.py` fails while it is out of date.
+Regenerate it with `.venv/bin/python -m warehouse.docs` after changing a migration, a model, the
+indicator registry or an example query (`warehouse/queries/examples/`);
+`tests/warehouse/test_warehouse_docs.py` fails while it is out of date.
 """
 
 from __future__ import annotations
@@ -82,7 +83,12 @@ COLUMN_COMMENT = re.compile(r"^\s*(\w+)\s+[A-Z].*?--\s*(.+?)\s*$")
 class ExampleQuery:
     title: str
     explanation: str
-    sql: str
+    name: str  # queries/examples/<name>.sql
+
+    @property
+    def sql(self) -> str:
+        # Without the file's closing newline: the document ends the statement with ";".
+        return db.query(f"examples/{self.name}").rstrip("\n")
 
 
 EXAMPLE_QUERIES: tuple[ExampleQuery, ...] = (
@@ -90,95 +96,45 @@ EXAMPLE_QUERIES: tuple[ExampleQuery, ...] = (
         "Latest claimant rate for every WMCA council",
         "The focus area (the WMCA, `E47000007`) is the `focus` row of `area_role`; its councils are "
         "its `area_member` rows. `change_year` is in percentage points.",
-        """\
-SELECT a.name AS council, s.period, round(s.value, 1) AS claimant_rate,
-       round(s.change_year, 1) AS change_on_year, round(s.gap_uk, 1) AS gap_to_uk, s.rank_region
-FROM indicator_summary s
-JOIN area_member m ON m.member_code = s.geography_code
-JOIN area_role r ON r.code = m.composite_code AND r.role = 'focus'
-JOIN area a ON a.code = s.geography_code
-WHERE s.indicator_id = 'claimant_rate'
-ORDER BY s.value DESC NULLS LAST, a.name""",
+        "council_claimant_rates",
     ),
     ExampleQuery(
         "The WMCA against the UK, every indicator",
         "The latest period of each indicator for the WMCA, the UK figure for the same period and the "
         "gap (not given for counts, where areas of different size are not comparable). "
         "`significant_gap_uk` is only set where both figures have confidence intervals.",
-        """\
-SELECT i.section, i.indicator_id, i.title, s.period, s.value AS wmca, s.uk_value AS uk,
-       s.gap_uk, s.significant_gap_uk, i.unit
-FROM indicator_summary s
-JOIN indicator i USING (indicator_id)
-WHERE s.geography_code = 'E47000007'
-ORDER BY i.section, i.indicator_id""",
+        "wmca_against_uk",
     ),
     ExampleQuery(
         "Revisions since a date",
         "Every value a later vintage changed, with the value it replaced; `revised_at` is when the "
         "revising vintage was fetched.",
-        """\
-SELECT dataset, series, geography_code, period, old_value, new_value,
-       new_value - old_value AS revision, revised_at, release_date
-FROM stg_observation_revision
-WHERE revised_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00'
-ORDER BY revised_at DESC, dataset, series, geography_code, period""",
+        "revisions_since",
     ),
     ExampleQuery(
         "Where a figure came from",
         "`indicator_value.vintages` lists (comma-separated) the vintages a figure was computed from; "
         "each vintage's `fetch_log` rows give the URL, the sha256 of the body and its path in the raw "
         "archive (`data/raw/`), so the figure can be traced to the publisher's exact response.",
-        """\
-WITH figure AS (
-    SELECT indicator_id, geography_code, period, value,
-           unnest(string_split(vintages, ',')) AS vintage_id
-    FROM indicator_value
-    WHERE indicator_id = 'claimant_rate' AND geography_code = 'E47000007'
-      AND period_date = (SELECT max(period_date) FROM indicator_value
-                         WHERE indicator_id = 'claimant_rate' AND geography_code = 'E47000007')
-)
-SELECT f.indicator_id, f.geography_code, f.period, f.value, v.dataset, v.publisher,
-       v.release_date, l.page, l.status, l.url, l.sha256, l.raw_path, l.fetched_at
-FROM figure f
-JOIN vintage v USING (vintage_id)
-JOIN fetch_log l USING (vintage_id)
-ORDER BY v.dataset, l.page, l.fetched_at""",
+        "figure_provenance",
     ),
     ExampleQuery(
         "The 12 UK regions ranked on GDP per head",
         "The `regions` area set holds the 12 UK regions (ITL1); `rank_region` is 1 for the highest "
         "value, ties sharing a rank.",
-        """\
-SELECT s.rank_region, a.name AS region, s.period, s.value AS gdp_per_head_gbp, s.change_year_pct
-FROM indicator_summary s
-JOIN area_set r ON r.code = s.geography_code AND r.set_name = 'regions'
-JOIN area a ON a.code = s.geography_code
-WHERE s.indicator_id = 'gdp_per_head'
-ORDER BY s.rank_region NULLS LAST, a.name""",
+        "regions_by_gdp_per_head",
     ),
     ExampleQuery(
         "Annual Population Survey changes that are statistically significant",
         "APS estimates carry 95% confidence intervals (`lower`, `upper`); `significant_year` is true "
         "when the change on the year exceeds what the two intervals allow.",
-        """\
-SELECT i.title, a.name AS area, s.period, s.value, s.year_ago_value, s.change_year,
-       s.lower, s.upper
-FROM indicator_summary s
-JOIN indicator i USING (indicator_id)
-JOIN area a ON a.code = s.geography_code
-WHERE i.dataset = 'annual_population_survey' AND s.significant_year
-ORDER BY i.indicator_id, a.sort_order""",
+        "significant_survey_changes",
     ),
     ExampleQuery(
         "What the last run did, dataset by dataset",
         "The latest attempt for each dataset: `loaded`, `unchanged` (nothing new upstream) or "
         "`failed` with its error.",
-        """\
-SELECT dataset, outcome, attempted_at, rows_new, error
-FROM dataset_run
-QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY attempted_at DESC) = 1
-ORDER BY dataset""",
+        "last_run_by_dataset",
     ),
 )
 
@@ -252,28 +208,15 @@ def sql_comments() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     return tables, columns
 
 
+RELATIONS = db.query("docs/relations")
+COLUMNS = db.query("docs/columns")
+
+
 def catalog(con: duckdb.DuckDBPyConnection) -> list[Relation]:
     """Every user table and view of the connection's main schema, sorted by name."""
-    kinds = dict(
-        con.execute(
-            """
-            SELECT table_name, 'table' FROM duckdb_tables()
-            WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
-            UNION ALL
-            SELECT view_name, 'view' FROM duckdb_views()
-            WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
-            """
-        ).fetchall()
-    )
+    kinds = dict(con.execute(RELATIONS).fetchall())
     columns: dict[str, list[Column]] = {name: [] for name in kinds}
-    rows = con.execute(
-        """
-        SELECT table_name, column_name, data_type, is_nullable, coalesce(comment, '')
-        FROM duckdb_columns()
-        WHERE database_name = current_database() AND schema_name = 'main'
-        ORDER BY table_name, column_index
-        """
-    ).fetchall()
+    rows = con.execute(COLUMNS).fetchall()
     for table, name, data_type, nullable, comment in rows:
         if table in columns:
             columns[table].append(Column(name, data_type, bool(nullable), comment))
@@ -329,8 +272,11 @@ def _schema_section(con: duckdb.DuckDBPyConnection) -> list[str]:
     return out
 
 
+INDICATORS = db.query("docs/indicators")
+
+
 def _registry_section(con: duckdb.DuckDBPyConnection) -> list[str]:
-    cursor = con.execute("SELECT * FROM indicator ORDER BY indicator_id")
+    cursor = con.execute(INDICATORS)
     names = [d[0] for d in cursor.description]
     indicators = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     out = [

@@ -43,6 +43,7 @@ SEND_TIME_COLUMNS = ("sent_at", "updated_at", "delivered_at", "created_at", "tim
 SEND_PERIOD_COLUMNS = ("edition", "period")
 
 FAILURE_STREAKS = query("freshness/failure_streaks")
+DELIVERY_LOG_TABLES = query("freshness/delivery_log_tables")
 
 
 def _date(value: dt.datetime | dt.date | None) -> dt.date | None:
@@ -127,10 +128,12 @@ def last_send(data_dir: Path) -> dict | None:
     except sqlite3.Error:
         return None
     try:
-        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {row[0] for row in con.execute(DELIVERY_LOG_TABLES)}
         table = next((t for t in DELIVERY_TABLES if t in tables), None)
         if table is None:
             return None
+        # Not in .sql files: these statements are built from the table and column names this log turns
+        # out to have (DELIVERY_TABLES, SEND_TIME_COLUMNS, SEND_PERIOD_COLUMNS), known only at run time.
         columns = [row[1] for row in con.execute(f'PRAGMA table_info("{table}")').fetchall()]
         when = next((c for c in SEND_TIME_COLUMNS if c in columns), None)
         if when is None:

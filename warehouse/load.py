@@ -18,7 +18,15 @@ import pandas as pd
 from warehouse import db
 from warehouse.db import query
 
-LATEST_FOR_DATASET = query("load/latest_for_dataset")
+VINTAGE_EXISTS = query("load/vintage_exists")
+FETCH_HISTORY = query("load/fetch_history")
+VINTAGE_IDS = query("load/vintage_ids")
+INSERT_VINTAGE = query("load/insert_vintage")
+INSERT_NEW_OBSERVATIONS = query("load/insert_new_observations").format(
+    latest_for_dataset=query("load/latest_for_dataset")
+)
+SET_ROWS_NEW = query("load/set_rows_new")
+INSERT_DATASET_RUN = query("load/insert_dataset_run")
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ def vintage_id_for(dataset: str, page_sha256s: Sequence[str]) -> str:
 
 
 def vintage_exists(con: duckdb.DuckDBPyConnection, vintage_id: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM vintage WHERE vintage_id = ?", [vintage_id]).fetchone())
+    return bool(con.execute(VINTAGE_EXISTS, [vintage_id]).fetchone())
 
 
 @dataclass(frozen=True)
@@ -90,20 +98,12 @@ def newest_vintages(
 
 
 def fetch_history(con: duckdb.DuckDBPyConnection) -> FetchHistory:
-    rows = con.execute(
-        """
-        SELECT dataset, request_key, etag, last_modified, sha256, raw_path, confirmed_at
-        FROM (SELECT *, max(fetched_at) OVER (PARTITION BY dataset, request_key, sha256) AS confirmed_at
-              FROM fetch_log)
-        WHERE status = 200
-        QUALIFY row_number() OVER (PARTITION BY dataset, request_key ORDER BY fetched_at DESC) = 1
-        """
-    ).fetchall()
+    rows = con.execute(FETCH_HISTORY).fetchall()
     keys = ("request_key", "etag", "last_modified", "sha256", "raw_path", "confirmed_at")
     records: dict[str, dict[str, dict]] = {}
     for dataset, *fields in rows:
         records.setdefault(dataset, {})[fields[0]] = dict(zip(keys, fields, strict=True))
-    vintages = frozenset(vintage for (vintage,) in con.execute("SELECT vintage_id FROM vintage").fetchall())
+    vintages = frozenset(vintage for (vintage,) in con.execute(VINTAGE_IDS).fetchall())
     return FetchHistory(records, vintages, newest_vintages(con))
 
 
@@ -175,9 +175,7 @@ def load_vintage(
             return result
         fetched_at = max(r["fetched_at"] for r in fetch_records)
         con.execute(
-            "INSERT INTO vintage (vintage_id, dataset, publisher, fetched_at, loaded_at, "
-            "release_date, version, pages, rows_received, rows_new) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            INSERT_VINTAGE,
             [
                 vintage_id,
                 dataset,
@@ -194,25 +192,11 @@ def load_vintage(
         con.register("staged_observation", observations)
         try:
             rows_new = con.execute(
-                f"""
-                INSERT INTO observation
-                SELECT s.dataset, s.series, s.geography_code, s.geography_name, s.period,
-                       CAST(s.period_date AS DATE), s.value, s.status, s.lower, s.upper, s.unit,
-                       $vintage_id
-                FROM staged_observation s
-                LEFT JOIN ({LATEST_FOR_DATASET}) held
-                  USING (series, geography_code, period)
-                WHERE held.period IS NULL
-                   OR held.status IS DISTINCT FROM s.status
-                   OR held.value IS DISTINCT FROM s.value
-                   OR held.lower IS DISTINCT FROM s.lower
-                   OR held.upper IS DISTINCT FROM s.upper
-                """,
-                {"dataset": dataset, "vintage_id": vintage_id},
+                INSERT_NEW_OBSERVATIONS, {"dataset": dataset, "vintage_id": vintage_id}
             ).fetchone()[0]
         finally:
             con.unregister("staged_observation")
-        con.execute("UPDATE vintage SET rows_new = ? WHERE vintage_id = ?", [rows_new, vintage_id])
+        con.execute(SET_ROWS_NEW, [rows_new, vintage_id])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -229,10 +213,7 @@ def record_run(
     rows_new: int | None = None,
     error: str | None = None,
 ) -> None:
-    con.execute(
-        "INSERT INTO dataset_run VALUES (?, ?, ?, ?, ?, ?)",
-        [dataset, dt.datetime.now(dt.UTC), outcome, vintage_id, rows_new, error],
-    )
+    con.execute(INSERT_DATASET_RUN, [dataset, dt.datetime.now(dt.UTC), outcome, vintage_id, rows_new, error])
 
 
 def record_unchanged_runs(con: duckdb.DuckDBPyConnection, results: Sequence[LoadResult]) -> None:

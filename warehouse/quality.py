@@ -92,8 +92,10 @@ class CheckResult:
         return asdict(self)
 
 
-# The current observations of the datasets asked for: the latest vintage of every key.
+# The current observations of the datasets asked for (the latest vintage of every key): a temporary
+# table `qc_current` that every check reads, dropped when they are done.
 CURRENT = query("quality/current")
+DROP_CURRENT = query("quality/drop_current")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
@@ -119,24 +121,11 @@ def _fmt(value: float | None) -> str:
     return "NULL" if value is None else f"{value:g}"
 
 
+REQUIRED_COLUMNS = query("quality/required_columns")
+
+
 def check_required_columns(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
-    rows = _rows(
-        con,
-        """
-        SELECT dataset, series, geography_code, period, period_date, value, status, unit,
-               CASE WHEN period IS NULL OR period = '' THEN 'no period'
-                    WHEN period_date IS NULL THEN 'no period_date'
-                    WHEN unit IS NULL OR unit = '' THEN 'no unit'
-                    WHEN status IS NULL OR status = '' THEN 'no status'
-                    WHEN NOT starts_with(period, strftime(period_date, '%Y'))
-                         THEN 'period ' || period || ' disagrees with its date ' || period_date
-                    WHEN value IS NOT NULL AND NOT isfinite(value) THEN 'value is not a finite number'
-               END AS problem
-        FROM qc_current
-        WHERE problem IS NOT NULL
-        ORDER BY ALL
-        """,
-    )
+    rows = _rows(con, REQUIRED_COLUMNS)
     found = _by_dataset(rows)
     results = []
     for dataset in datasets:
@@ -159,17 +148,11 @@ def check_required_columns(con: duckdb.DuckDBPyConnection, datasets: list[str]) 
     return results
 
 
+MISSING_VALUES = query("quality/missing_values")
+
+
 def check_missing_values(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
-    rows = _rows(
-        con,
-        """
-        SELECT dataset, series, geography_code, period, value, status
-        FROM qc_current
-        WHERE (value IS NULL) <> list_contains(?::VARCHAR[], status)
-        ORDER BY dataset, series, geography_code, period
-        """,
-        [sorted(MISSING_STATUSES)],
-    )
+    rows = _rows(con, MISSING_VALUES, [sorted(MISSING_STATUSES)])
     found = _by_dataset(rows)
     results = []
     for dataset in datasets:
@@ -192,16 +175,19 @@ def check_missing_values(con: duckdb.DuckDBPyConnection, datasets: list[str]) ->
     return results
 
 
+ABSENT_MEANS_NONE = query("quality/absent_means_none")
+
+
 def _absent_means_none(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Datasets that list only the areas that have some: the registry treats an absent row as 0."""
     try:
-        rows = con.execute(
-            "SELECT DISTINCT numerator_dataset FROM indicator "
-            "WHERE absent_numerator_is_zero AND numerator_dataset IS NOT NULL"
-        ).fetchall()
+        rows = con.execute(ABSENT_MEANS_NONE).fetchall()
     except duckdb.Error:  # no registry written yet
         return []
     return [row[0] for row in rows]
+
+
+COMPLETENESS = query("quality/completeness")
 
 
 def check_completeness(
@@ -215,34 +201,7 @@ def check_completeness(
     if not focus_codes:
         return [CheckResult(d, "completeness", "info", True, "no focus codes given") for d in datasets]
     exempt = _absent_means_none(con)
-    rows = _rows(
-        con,
-        """
-        WITH latest AS (SELECT dataset, max(period_date) AS period_date FROM qc_current GROUP BY dataset),
-        covering AS (  -- series that hold any focus code at any time
-            SELECT DISTINCT dataset, series FROM qc_current
-            WHERE list_contains(?::VARCHAR[], geography_code)
-              AND NOT list_contains(?::VARCHAR[], dataset)
-        ),
-        expected AS (
-            SELECT c.dataset, c.series, l.period_date, unnest(?::VARCHAR[]) AS geography_code
-            FROM covering c JOIN latest l USING (dataset)
-        )
-        SELECT e.dataset, e.series,
-               (SELECT any_value(period) FROM qc_current p
-                WHERE p.dataset = e.dataset AND p.period_date = e.period_date) AS period,
-               list(e.geography_code ORDER BY e.geography_code)
-                   FILTER (WHERE o.geography_code IS NULL) AS missing,
-               count(o.geography_code) AS present
-        FROM expected e
-        LEFT JOIN qc_current o
-          ON o.dataset = e.dataset AND o.series = e.series AND o.period_date = e.period_date
-         AND o.geography_code = e.geography_code
-        GROUP BY e.dataset, e.series, e.period_date
-        ORDER BY e.dataset, e.series
-        """,
-        [focus_codes, exempt, focus_codes],
-    )
+    rows = _rows(con, COMPLETENESS, [focus_codes, exempt, focus_codes])
     found = _by_dataset(rows)
     results = []
     for dataset in datasets:
@@ -268,22 +227,12 @@ def check_completeness(
     return results
 
 
+RANGES = query("quality/ranges")
+
+
 def check_ranges(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[CheckResult]:
     change_patterns = [f"%{marker}%" for marker in CHANGE_MARKERS]
-    rows = _rows(
-        con,
-        """
-        SELECT dataset, series, geography_code, period, value, unit
-        FROM qc_current
-        WHERE value IS NOT NULL AND (
-              (unit = 'percent' AND ends_with(series, '_rate')
-               AND NOT list_bool_or([series LIKE p FOR p IN ?::VARCHAR[]])
-               AND (value < 0 OR value > 100))
-           OR (unit = 'count' AND value < 0))
-        ORDER BY dataset, series, geography_code, period
-        """,
-        [change_patterns],
-    )
+    rows = _rows(con, RANGES, [change_patterns])
     found = _by_dataset(rows)
     results = []
     for dataset in datasets:
@@ -302,32 +251,14 @@ def check_ranges(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[Ch
     return results
 
 
+CONTINUITY = query("quality/continuity")
+
+
 def check_continuity(
     con: duckdb.DuckDBPyConnection, datasets: list[str], cadence: dict[str, str]
 ) -> list[CheckResult]:
     steps = {d: CADENCE_MONTHS[cadence[d]] for d in datasets if cadence.get(d) in CADENCE_MONTHS}
-    rows = _rows(
-        con,
-        """
-        WITH steps AS (
-            SELECT unnest(map_keys(?::MAP(VARCHAR, INTEGER))) AS dataset,
-                   unnest(map_values(?::MAP(VARCHAR, INTEGER))) AS step
-        ),
-        ordered AS (
-            SELECT o.dataset, o.series, o.geography_code, o.period, o.period_date, s.step,
-                   lag(o.period) OVER w AS previous_period,
-                   date_diff('month', lag(o.period_date) OVER w, o.period_date) AS months
-            FROM qc_current o JOIN steps s USING (dataset)
-            WINDOW w AS (PARTITION BY o.dataset, o.series, o.geography_code ORDER BY o.period_date)
-        )
-        SELECT dataset, series, geography_code, previous_period, period,
-               months // step - 1 AS periods_missing
-        FROM ordered
-        WHERE months > step
-        ORDER BY dataset, series, geography_code, period
-        """,
-        [steps, steps],
-    )
+    rows = _rows(con, CONTINUITY, [steps, steps])
     found = _by_dataset(rows)
     results = []
     for dataset in datasets:
@@ -501,11 +432,14 @@ def run_model_checks(con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None 
     return results
 
 
+INSERT_RESULTS = query("quality/insert_results")
+
+
 def _store(con: duckdb.DuckDBPyConnection, results: list[CheckResult], now: dt.datetime | None) -> None:
     run_id = uuid.uuid4().hex
     checked_at = now or dt.datetime.now(dt.UTC)
     con.executemany(
-        "INSERT INTO quality_check VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        INSERT_RESULTS,
         [
             [run_id, checked_at, r.dataset, r.check, r.severity, r.passed, r.detail, r.rows_affected]
             for r in results
@@ -540,19 +474,18 @@ def run_checks(
             *check_revisions(con, datasets),
         ]
     finally:
-        con.execute("DROP TABLE IF EXISTS qc_current")
+        con.execute(DROP_CURRENT)
     order = {d: i for i, d in enumerate(datasets)}
     results.sort(key=lambda r: order[r.dataset])
     _store(con, results, now)
     return results
 
 
+HAS_CHECK_TABLE = query("quality/has_check_table")
+
+
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    found = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'quality_check' AND schema_name = 'main'"
-        " AND database_name = current_database()"
-    ).fetchone()
-    return found is not None
+    return con.execute(HAS_CHECK_TABLE).fetchone() is not None
 
 
 LATEST_CHECKS = query("quality/latest_checks")

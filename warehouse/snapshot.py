@@ -17,6 +17,8 @@ import duckdb
 from warehouse import db
 
 SNAPSHOT_STORAGE_VERSION = db.STORAGE_VERSION
+DATABASE_STORAGE_VERSION = db.query("snapshot/database_storage_version")
+LOADED_UP_TO = db.query("snapshot/loaded_up_to")
 
 
 def publish_snapshot(warehouse: Path, snapshot: Path) -> Path:
@@ -46,9 +48,7 @@ def _checkpointed_storage_version(warehouse: Path) -> str:
     file alone is not the whole warehouse (a write-ahead log is left beside it)."""
     with db.connect(warehouse) as con:
         con.execute("FORCE CHECKPOINT")
-        version = con.execute(
-            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()[0]
+        version = con.execute(DATABASE_STORAGE_VERSION).fetchone()[0]
     return "" if warehouse.with_name(warehouse.name + ".wal").exists() else str(version or "")
 
 
@@ -84,7 +84,7 @@ PARQUET_STAMP = "EXPORTED_FROM.txt"
 def loaded_up_to(con: duckdb.DuckDBPyConnection) -> str | None:
     """The newest load a warehouse or snapshot holds: what says whether two of them agree (None: no
     load yet)."""
-    (newest,) = con.execute("SELECT max(loaded_at) FROM vintage").fetchone()
+    (newest,) = con.execute(LOADED_UP_TO).fetchone()
     return None if newest is None else str(newest)
 
 

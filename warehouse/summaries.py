@@ -7,7 +7,11 @@ from pathlib import Path
 from warehouse.db import WarehouseError, connect_read_only, query
 
 AREA_SUMMARY = query("summaries/area_summary")
-SECTION_ORDER = "SELECT indicator_id FROM indicator ORDER BY list_position(?, section), indicator_id"
+SECTION_ORDER = query("summaries/section_order")
+FOCUS_AREA = query("summaries/focus_area")
+AREA_EXISTS = query("summaries/area_exists")
+AREA_LEVEL = query("summaries/area_level")
+AREA_ROLES = query("summaries/area_roles")
 SECTIONS = ["labour_market", "pay", "business", "output", "prices", "levelling_up"]
 # An indicator not published for an area is shown for the smallest area around it that has it
 # (CPI for the UK, GDP per head for the region), marked by `value_area`, never passed off as its own.
@@ -24,16 +28,16 @@ def indicator_records(snapshot: Path, area: str | None = None) -> list[dict]:
     """Every indicator's latest figure and comparisons for `area` (default: the focus area)."""
     with connect_read_only(snapshot) as con:
         if area is None:
-            focus = con.execute("SELECT code FROM area_role WHERE role = 'focus'").fetchone()
+            focus = con.execute(FOCUS_AREA).fetchone()
             if focus is None:
                 raise WarehouseError("the snapshot has no focus area yet: run `eim run` first")
             area = focus[0]
-        elif not con.execute("SELECT 1 FROM area WHERE code = ?", [area]).fetchone():
+        elif not con.execute(AREA_EXISTS, [area]).fetchone():
             raise WarehouseError(
                 f'unknown area {area!r}: `eim query "SELECT code, name FROM area"` lists them'
             )
-        level = con.execute("SELECT level FROM area WHERE code = ?", [area]).fetchone()[0]
-        roles = dict(con.execute("SELECT role, code FROM area_role").fetchall())
+        level = con.execute(AREA_LEVEL, [area]).fetchone()[0]
+        roles = dict(con.execute(AREA_ROLES).fetchall())
         by_area = {}
         for code in [area, *(roles[role] for role in WIDER_AREAS.get(level, ()) if role in roles)]:
             cursor = con.execute(AREA_SUMMARY, [code])

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -37,6 +38,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -48,26 +50,35 @@ ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 GSS_RE = re.compile(r"[EWSNK]\d{8}")
 STATUSES = ("sent", "failed", "pending")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS subscribers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    areas TEXT NOT NULL DEFAULT '',
-    subscribed_at TEXT NOT NULL,
-    unsubscribed_at TEXT,
-    ref TEXT UNIQUE
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    edition TEXT NOT NULL,
-    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
-    status TEXT NOT NULL CHECK (status IN ('sent', 'failed', 'pending')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    message_id TEXT,
-    last_error TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (edition, subscriber_id)
-);
-"""
+# The store's SQLite statements, one per file, as the warehouse keeps its own in warehouse/queries.
+QUERIES = resources.files("reports.delivery") / "queries"
+
+
+@functools.cache
+def query(name: str) -> str:
+    """The text of `queries/<name>.sql` beside this module (e.g. "schema"), read once per process."""
+    return (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
+
+
+SCHEMA = query("schema")
+SUBSCRIBER_COLUMNS = query("subscriber_columns")
+ADD_REF_COLUMN = query("add_ref_column")
+CREATE_REF_INDEX = query("create_ref_index")
+SUBSCRIBERS_WITHOUT_REF = query("subscribers_without_ref")
+SET_REF = query("set_ref")
+SUBSCRIPTION_BY_EMAIL = query("subscription_by_email")
+INSERT_SUBSCRIBER = query("insert_subscriber")
+RESUBSCRIBE = query("resubscribe")
+DELETE_SUBSCRIBER = query("delete_subscriber")
+UNSUBSCRIBE_BY_EMAIL = query("unsubscribe_by_email")
+EMAIL_BY_REF = query("email_by_ref")
+UNSUBSCRIBE_BY_REF = query("unsubscribe_by_ref")
+ACTIVE_SUBSCRIBERS = query("active_subscribers")
+ALL_SUBSCRIBERS = query("all_subscribers")
+SUBSCRIBER_BY_EMAIL = query("subscriber_by_email")
+RECORD_DELIVERY = query("record_delivery")
+ALL_DELIVERIES = query("all_deliveries")
+EDITION_DELIVERIES = query("edition_deliveries")
 
 
 class SubscriberError(ValueError):
@@ -191,12 +202,12 @@ def new_ref() -> str:
 
 def _give_refs(con: sqlite3.Connection) -> None:
     """Stores made before references existed: add the column, and a reference to every row."""
-    columns = {row["name"] for row in con.execute("PRAGMA table_info(subscribers)")}
+    columns = {row["name"] for row in con.execute(SUBSCRIBER_COLUMNS)}
     if "ref" not in columns:
-        con.execute("ALTER TABLE subscribers ADD COLUMN ref TEXT")
-        con.execute("CREATE UNIQUE INDEX IF NOT EXISTS subscribers_ref ON subscribers (ref)")
-    for (subscriber_id,) in con.execute("SELECT id FROM subscribers WHERE ref IS NULL").fetchall():
-        con.execute("UPDATE subscribers SET ref = ? WHERE id = ?", (new_ref(), subscriber_id))
+        con.execute(ADD_REF_COLUMN)
+        con.execute(CREATE_REF_INDEX)
+    for (subscriber_id,) in con.execute(SUBSCRIBERS_WITHOUT_REF).fetchall():
+        con.execute(SET_REF, (new_ref(), subscriber_id))
 
 
 def store_path(data_dir: Path) -> Path:
@@ -240,22 +251,13 @@ class SubscriberStore:
         address = normalise_address(email)
         codes = parse_areas(areas)
         with self.connect() as con:
-            row = con.execute(
-                "SELECT id, unsubscribed_at FROM subscribers WHERE email = ?", (address,)
-            ).fetchone()
+            row = con.execute(SUBSCRIPTION_BY_EMAIL, (address,)).fetchone()
             if row is None:
-                con.execute(
-                    "INSERT INTO subscribers (email, areas, subscribed_at, ref) VALUES (?, ?, ?, ?)",
-                    (address, ",".join(codes), _now(), new_ref()),
-                )
+                con.execute(INSERT_SUBSCRIBER, (address, ",".join(codes), _now(), new_ref()))
                 shown = f" (areas first: {', '.join(codes)})" if codes else ""
                 return AddResult("added", f"Subscribed{shown}.")
             if row["unsubscribed_at"] is not None:
-                con.execute(
-                    "UPDATE subscribers SET unsubscribed_at = NULL, areas = ?, subscribed_at = ? "
-                    "WHERE id = ?",
-                    (",".join(codes), _now(), row["id"]),
-                )
+                con.execute(RESUBSCRIBE, (",".join(codes), _now(), row["id"]))
                 return AddResult("resubscribed", "Subscribed again (this address had unsubscribed).")
             return AddResult("duplicate", "Already subscribed: nothing changed.")
 
@@ -263,47 +265,41 @@ class SubscriberStore:
         """Erase a subscriber and their delivery history; False when the address is not in the store."""
         address = normalise_address(email)
         with self.connect() as con:
-            return con.execute("DELETE FROM subscribers WHERE email = ?", (address,)).rowcount > 0
+            return con.execute(DELETE_SUBSCRIBER, (address,)).rowcount > 0
 
     def unsubscribe(self, email: str) -> bool:
         """Stop sending to an address (kept, marked unsubscribed); False when it was not subscribed."""
         address = normalise_address(email)
         with self.connect() as con:
-            changed = con.execute(
-                "UPDATE subscribers SET unsubscribed_at = ? WHERE email = ? AND unsubscribed_at IS NULL",
-                (_now(), address),
-            ).rowcount
+            changed = con.execute(UNSUBSCRIBE_BY_EMAIL, (_now(), address)).rowcount
             return changed > 0
 
     def unsubscribe_ref(self, ref: str) -> str | None:
         """Stop sending to the subscriber of this reference; their address (to confirm, masked), or
         None when no subscriber has it (erased by `remove`)."""
         with self.connect() as con:
-            row = con.execute("SELECT email FROM subscribers WHERE ref = ?", (ref,)).fetchone()
+            row = con.execute(EMAIL_BY_REF, (ref,)).fetchone()
             if row is None:
                 return None
-            con.execute(
-                "UPDATE subscribers SET unsubscribed_at = ? WHERE ref = ? AND unsubscribed_at IS NULL",
-                (_now(), ref),
-            )
+            con.execute(UNSUBSCRIBE_BY_REF, (_now(), ref))
             return row["email"]
 
     def address_for_ref(self, ref: str) -> str | None:
         with self.connect() as con:
-            row = con.execute("SELECT email FROM subscribers WHERE ref = ?", (ref,)).fetchone()
+            row = con.execute(EMAIL_BY_REF, (ref,)).fetchone()
         return row["email"] if row else None
 
     def list_subscribers(self, *, include_unsubscribed: bool = False) -> list[Subscriber]:
         """Subscribers in the order they joined (active ones only unless asked)."""
-        where = "" if include_unsubscribed else "WHERE unsubscribed_at IS NULL"
+        sql = ALL_SUBSCRIBERS if include_unsubscribed else ACTIVE_SUBSCRIBERS
         with self.connect() as con:
-            rows = con.execute(f"SELECT * FROM subscribers {where} ORDER BY id").fetchall()
+            rows = con.execute(sql).fetchall()
         return [_subscriber(row) for row in rows]
 
     def get(self, email: str) -> Subscriber | None:
         address = normalise_address(email)
         with self.connect() as con:
-            row = con.execute("SELECT * FROM subscribers WHERE email = ?", (address,)).fetchone()
+            row = con.execute(SUBSCRIBER_BY_EMAIL, (address,)).fetchone()
         return _subscriber(row) if row else None
 
     def import_csv(self, path: Path) -> ImportReport:
@@ -340,7 +336,7 @@ class SubscriberStore:
 
     def _find(self, address: str) -> Subscriber | None:
         with self.connect() as con:
-            row = con.execute("SELECT * FROM subscribers WHERE email = ?", (address,)).fetchone()
+            row = con.execute(SUBSCRIBER_BY_EMAIL, (address,)).fetchone()
         return _subscriber(row) if row else None
 
     # --- deliveries ---------------------------------------------------------------------------------
@@ -364,31 +360,15 @@ class SubscriberStore:
             raise ValueError(f"unknown delivery status {status!r}")
         with self.connect() as con:
             con.execute(
-                """
-                INSERT INTO deliveries (edition, subscriber_id, status, attempts, message_id, last_error,
-                                        updated_at)
-                VALUES (?, ?, ?, COALESCE(?, 0), ?, ?, ?)
-                ON CONFLICT (edition, subscriber_id) DO UPDATE SET
-                    status = excluded.status,
-                    attempts = COALESCE(?, deliveries.attempts),
-                    message_id = COALESCE(excluded.message_id, deliveries.message_id),
-                    last_error = excluded.last_error,
-                    updated_at = excluded.updated_at
-                """,
+                RECORD_DELIVERY,
                 (edition, subscriber_id, status, attempts, message_id, error, _now(), attempts),
             )
 
     def deliveries(self, edition: str | None = None, *, with_addresses: bool = True) -> list[Delivery]:
         """The delivery log (one edition or all), newest edition first: who got what."""
-        where, params = ("WHERE d.edition = ?", (edition,)) if edition else ("", ())
+        sql, params = (EDITION_DELIVERIES, (edition,)) if edition else (ALL_DELIVERIES, ())
         with self.connect() as con:
-            rows = con.execute(
-                f"""
-                SELECT d.*, s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-                {where} ORDER BY d.edition DESC, d.subscriber_id
-                """,
-                params,
-            ).fetchall()
+            rows = con.execute(sql, params).fetchall()
         return [
             Delivery(
                 edition=row["edition"],

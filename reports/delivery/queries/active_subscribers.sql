@@ -1,0 +1,1 @@
+SELECT * FROM subscribers WHERE unsubscribed_at IS NULL ORDER BY id

@@ -1,0 +1,2 @@
+SELECT d.*, s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+ORDER BY d.edition DESC, d.subscriber_id

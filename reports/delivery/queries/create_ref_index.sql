@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX IF NOT EXISTS subscribers_ref ON subscribers (ref)

@@ -1,0 +1,1 @@
+SELECT email FROM subscribers WHERE ref = ?

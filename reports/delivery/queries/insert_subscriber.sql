@@ -1,0 +1,1 @@
+INSERT INTO subscribers (email, areas, subscribed_at, ref) VALUES (?, ?, ?, ?)

@@ -1,0 +1,1 @@
+UPDATE subscribers SET unsubscribed_at = NULL, areas = ?, subscribed_at = ? WHERE id = ?

@@ -1,0 +1,1 @@
+UPDATE subscribers SET ref = ? WHERE id = ?

@@ -1,0 +1,1 @@
+SELECT id FROM subscribers WHERE ref IS NULL

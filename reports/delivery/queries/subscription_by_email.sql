@@ -1,0 +1,1 @@
+SELECT id, unsubscribed_at FROM subscribers WHERE email = ?

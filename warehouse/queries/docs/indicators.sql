@@ -1,0 +1,1 @@
+SELECT * FROM indicator ORDER BY indicator_id

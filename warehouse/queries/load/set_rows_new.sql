@@ -1,0 +1,1 @@
+UPDATE vintage SET rows_new = ? WHERE vintage_id = ?

@@ -1,0 +1,1 @@
+SELECT 1 FROM vintage WHERE vintage_id = ?

@@ -1,0 +1,1 @@
+SELECT vintage_id FROM vintage

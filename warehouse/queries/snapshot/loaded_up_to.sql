@@ -1,0 +1,1 @@
+SELECT max(loaded_at) FROM vintage

@@ -1,0 +1,1 @@
+SELECT level FROM area WHERE code = ?

@@ -1,0 +1,1 @@
+SELECT role, code FROM area_role

@@ -1,0 +1,1 @@
+SELECT code FROM area_role WHERE role = 'focus'

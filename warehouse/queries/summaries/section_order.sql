@@ -1,0 +1,1 @@
+SELECT indicator_id FROM indicator ORDER BY list_position(?, section), indicator_id
