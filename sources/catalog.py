@@ -52,8 +52,8 @@ class SeriesSpec(BaseModel):
 
 class SumSpec(BaseModel):
     """A series that is the sum of other series of its dataset (two age bands, say), for every area
-    and period; missing unless every part has a value there, never a partial sum. Parts may share
-    rows with it, unlike a series whose `match` lists several codes."""
+    and period; missing unless every part has a value there, never a partial sum. Parts keep their
+    rows, unlike those of a Nomis series whose `match` lists several codes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

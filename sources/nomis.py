@@ -28,7 +28,7 @@ from sources.catalog import DatasetSpec, SeriesSpec
 from sources.csvrows import strict_rows, strict_values
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig, request_key
-from sources.observations import OBSERVATION_DTYPES, period_start, to_frame
+from sources.observations import OBSERVATION_DTYPES, add_sums, period_start, to_frame
 
 PUBLISHER = "nomis"
 DATA_PATH = "/api/v01/dataset/{source_id}.data.csv"
@@ -346,23 +346,8 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
     cannot vouch for is left to the row-by-row reading (`_parse_rows`), which names the first fault.
     """
     frame = _parse_columns(spec, paths)
-    return _add_sums(spec, frame if frame is not None else _parse_rows(spec, paths))
-
-
-def _add_sums(spec: DatasetSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with the catalog's `sums` added: for every area and period where a part has a row,
-    the parts' total, missing (status Q) unless every part has a value."""
-    added = [frame]
-    for total in spec.sums:
-        parts = frame[frame["series"].isin(total.of)]
-        grouped = parts.groupby(["geography_code", "period"], sort=False)
-        summed = grouped.first()  # the name, period start and unit the parts share
-        complete = grouped["series"].nunique() == len(total.of)
-        summed["value"] = grouped["value"].sum(min_count=len(total.of)).where(complete)
-        summed["status"] = summed["value"].isna().map({True: "Q", False: "A"})
-        summed["series"], summed["lower"], summed["upper"] = total.name, pd.NA, pd.NA
-        added.append(summed.reset_index()[list(OBSERVATION_DTYPES)])
-    return pd.concat(added, ignore_index=True).astype(frame.dtypes.to_dict()) if spec.sums else frame
+    frame = frame if frame is not None else _parse_rows(spec, paths)
+    return add_sums(frame, spec.sums, normal="A", missing="Q")
 
 
 def _bodies_with_rows(paths: list[Path]) -> Iterator[bytes]:

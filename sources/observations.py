@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -36,6 +37,25 @@ def period_start(period: str) -> dt.date:
     if m := YEAR.match(period):
         return dt.date(int(m[1]), 1, 1)
     raise ValueError(f"unrecognised period {period!r}")
+
+
+def add_sums(frame: pd.DataFrame, sums: Sequence, *, normal: str, missing: str) -> pd.DataFrame:
+    """`frame` with each catalog sum (`sources.catalog.SumSpec`) added: for every area and period
+    where a part has a row, the parts' total with status `normal`, or missing with status `missing`
+    unless every part has a value there."""
+    if not sums:
+        return frame
+    added = [frame]
+    for total in sums:
+        parts = frame[frame["series"].isin(total.of)]
+        grouped = parts.groupby(["geography_code", "period"], sort=False)
+        summed = grouped.first()  # the name, period start and unit the parts share
+        complete = grouped["series"].nunique() == len(total.of)
+        summed["value"] = grouped["value"].sum(min_count=len(total.of)).where(complete)
+        summed["status"] = summed["value"].isna().map({True: missing, False: normal})
+        summed["series"], summed["lower"], summed["upper"] = total.name, pd.NA, pd.NA
+        added.append(summed.reset_index()[OBSERVATION_COLUMNS])
+    return pd.concat(added, ignore_index=True).astype(frame.dtypes.to_dict())
 
 
 def to_frame(records: list[dict]) -> pd.DataFrame:

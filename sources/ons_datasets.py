@@ -39,15 +39,33 @@ from sources.observations import period_start, to_frame
 
 PUBLISHER = "ons_datasets"
 QUERY_KEYS = frozenset({"landing", "layout"})
-LAYOUTS = frozenset({"time_by_area"})
-WORKBOOK_LINK = re.compile(r"""href=["']([^"']*/current/[^"']*\.xlsx)["']""", re.IGNORECASE)
+OPTIONAL_QUERY_KEYS = frozenset({"link"})
+LAYOUTS = frozenset({"time_by_area", "quarters_by_area"})
+# The data workbook's link on the landing page: by default the current edition's (`/current/…xlsx`);
+# a dataset whose editions sit in dated folders names its file instead (`query.link`, a regex).
+CURRENT_WORKBOOK = r"/current/[^\"']*\.xlsx"
 NOT_THE_DATA = re.compile(r"example|methodology|guide|accessible|template", re.IGNORECASE)
 ZIP_MAGIC = b"PK\x03\x04"
-PUBLISHED_ON = re.compile(r"Date of publication:\s*(\d{1,2} [A-Z][a-z]+ \d{4})")
-# Rows of a `time_by_area` sheet, numbered as in Excel.
-TITLE_ROW, UNITS_ROW, CODES_ROW, NAMES_ROW, FIRST_DATA_ROW = 1, 4, 6, 7, 8
+PUBLISHED_ON = re.compile(
+    r"Date (?:of publication|published):\s*(\d{1,2})(?:st|nd|rd|th)? ([A-Z][a-z]+ \d{4})"
+)
+TITLE_ROW = 1  # rows numbered as in Excel
+# `time_by_area` (PAYE RTI): the unit, the NUTS codes, `Date` and the area names, then the months.
+UNITS_ROW, CODES_ROW, NAMES_ROW, FIRST_DATA_ROW = 4, 6, 7, 8
 MONTH_LABEL = re.compile(r"([A-Z][a-z]+) (\d{4})")
 SHEET_NUMBER = re.compile(r"(\d+)\. ")
+# `quarters_by_area` (business demography, low-level geographic breakdown): `Geography` and the
+# quarters on row 4, then one row per area written `E08000025 : Birmingham`; suppressed cells `c`.
+QUARTERS_ROW, FIRST_AREA_ROW = 4, 5
+QUARTER_LABEL = re.compile(r"Q([1-4]) (\d{4})")
+AREA_LABEL = re.compile(r"(\S+) : (.+)")
+GSS_CODE = re.compile(r"[EWSNK]\d{8}")
+UK_LABEL = "UK"
+# Rows that are no area of the monitor: Great Britain and England and Wales (no GSS code here), and
+# the births and deaths at mass-registration addresses that ONS takes out of every area (in the UK
+# total only).
+NOT_AN_AREA = frozenset({"GB", "EW", "U99999999"})
+SUPPRESSED = "c"
 NORMAL_STATUS, MISSING_STATUS = "A", "missing"
 # NUTS code as the workbook writes it -> (GSS code, the name the workbook must give it).
 NUTS_AREAS: dict[str, tuple[str, str]] = {
@@ -77,23 +95,27 @@ NUTS_AREAS: dict[str, tuple[str, str]] = {
 
 
 def landing_url(base_url: str, spec: DatasetSpec) -> str:
-    if set(spec.query) != QUERY_KEYS or spec.query["layout"] not in LAYOUTS:
+    keys = set(spec.query)
+    if not QUERY_KEYS <= keys <= QUERY_KEYS | OPTIONAL_QUERY_KEYS or spec.query["layout"] not in LAYOUTS:
         raise CatalogError(
-            f"{spec.id}: {PUBLISHER} datasets need query {sorted(QUERY_KEYS)}, "
+            f"{spec.id}: {PUBLISHER} datasets need query {sorted(QUERY_KEYS)} (and may have "
+            f"{sorted(OPTIONAL_QUERY_KEYS)}), "
             f"layout one of {sorted(LAYOUTS)}"
         )
     return base_url.rstrip("/") + "/" + spec.query["landing"].strip("/")
 
 
 def workbook_link(page: bytes, spec: DatasetSpec, url: str) -> str:
-    """The current workbook's link on the landing page, as written there (relative or absolute)."""
-    text = page.decode("utf-8", errors="replace")
-    links = [link for link in WORKBOOK_LINK.findall(text) if not NOT_THE_DATA.search(link)]
+    """The data workbook's link on the landing page (the first that matches and is not a sample or
+    guide), as written there, relative or absolute."""
+    pattern = spec.query.get("link", CURRENT_WORKBOOK)
+    found = re.findall(rf"""href=["']([^"']*{pattern})["']""", page.decode("utf-8", errors="replace"), re.I)
+    links = [link for link in found if not NOT_THE_DATA.search(link)]
     if not links:
         raise PublisherFormatError(
             PUBLISHER,
             spec.id,
-            f"the landing page {url} links no current .xlsx workbook (no href to /current/….xlsx): "
+            f"the landing page {url} links no current .xlsx workbook (no href matching /{pattern}/): "
             "the page may have moved or changed its layout",
         )
     return links[0]
@@ -154,13 +176,15 @@ def _get(
 
 
 def _published_on(path: Path, spec: DatasetSpec) -> str | None:
-    """The Index sheet's "Date of publication: 17 February 2026" as an ISO date, else None."""
+    """The date of publication its Index (RTI) or Contents (business demography) sheet states
+    ("Date of publication: 17 February 2026", "Date published: 27th July 2023"), else None."""
     workbook = _open(path, spec)
-    if "Index" not in workbook.sheet_names:
-        return None
-    for row in workbook.get_sheet_by_name("Index").to_python(skip_empty_area=False, nrows=10):
-        if row and (m := PUBLISHED_ON.search(str(row[0]))):
-            return dt.datetime.strptime(m[1], "%d %B %Y").date().isoformat()
+    for sheet in ("Index", "Contents"):
+        if sheet not in workbook.sheet_names:
+            continue
+        for row in workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=10):
+            if row and (m := PUBLISHED_ON.search(str(row[0]))):
+                return dt.datetime.strptime(f"{m[1]} {m[2]}", "%d %B %Y").date().isoformat()
     return None
 
 
@@ -172,11 +196,30 @@ def _open(path: Path, spec: DatasetSpec) -> CalamineWorkbook:
 
 
 def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
-    """Tidy observations of every catalog series, for the areas of `NUTS_AREAS`, every month."""
+    """Tidy observations of every catalog series, as the dataset's layout reads them."""
     workbooks = [path for path in paths if path.suffix == ".xlsx"]  # the landing page is provenance
     if len(workbooks) != 1:
         raise PublisherFormatError(PUBLISHER, spec.id, f"expected one workbook, got {len(workbooks)}")
     workbook = _open(workbooks[0], spec)
+    read = _time_by_area if spec.query["layout"] == "time_by_area" else _quarters_by_area
+    return to_frame(read(spec, workbook))
+
+
+def _keep(spec: DatasetSpec, records: dict, record: dict, sheet: str) -> None:
+    """Add `record`; the same area and period in two sheets (or rows) must have the same value."""
+    key = (record["series"], record["geography_code"], record["period"])
+    held = records.setdefault(key, record)
+    if held["value"] != record["value"]:
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"{record['geography_name']} in {record['period']} is {held['value']} in one place and "
+            f"{record['value']} in sheet {sheet!r}",
+        )
+
+
+def _time_by_area(spec: DatasetSpec, workbook: CalamineWorkbook) -> list[dict]:
+    """Every series of its numbered sheets, for the areas of `NUTS_AREAS`, every month."""
     by_number = {m[1]: name for name in workbook.sheet_names if (m := SHEET_NUMBER.match(name))}
     records: dict[tuple[str, str, str], dict] = {}
     for series in spec.series:
@@ -193,17 +236,9 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
             name = by_number[number]
             # Rows as Excel numbers them: calamine would otherwise start at the first row in use.
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            for record in _sheet_records(spec, series, name, rows):
+            for record in _monthly_records(spec, series, name, rows):
                 found.add(record["geography_code"])
-                key = (record["series"], record["geography_code"], record["period"])
-                held = records.setdefault(key, record)
-                if held["value"] != record["value"]:
-                    raise PublisherFormatError(
-                        PUBLISHER,
-                        spec.id,
-                        f"{record['geography_name']} in {record['period']} is {held['value']} in one sheet "
-                        f"and {record['value']} in sheet {name!r}",
-                    )
+                _keep(spec, records, record, name)
         missing = [f"{nuts or 'UK'} ({name})" for nuts, (gss, name) in NUTS_AREAS.items() if gss not in found]
         if missing:
             raise PublisherFormatError(
@@ -212,10 +247,10 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
                 f"{', '.join(missing)} in none of sheets {', '.join(sheets)} for series {series.name}: "
                 "the layout has moved",
             )
-    return to_frame(list(records.values()))
+    return list(records.values())
 
 
-def _sheet_records(spec: DatasetSpec, series: SeriesSpec, sheet: str, rows: list[list]) -> list[dict]:
+def _monthly_records(spec: DatasetSpec, series: SeriesSpec, sheet: str, rows: list[list]) -> list[dict]:
     def fail(row: int, problem: str) -> PublisherFormatError:
         return PublisherFormatError(PUBLISHER, spec.id, f"sheet {sheet!r} row {row}: {problem}")
 
@@ -270,21 +305,100 @@ def _sheet_records(spec: DatasetSpec, series: SeriesSpec, sheet: str, rows: list
                 value = float(raw)
             else:
                 raise fail(row, f"{name} has {raw!r}, not a number")
-            records.append(
-                {
-                    "dataset": spec.id,
-                    "series": series.name,
-                    "geography_code": gss,
-                    "geography_name": name,
-                    "period": period,
-                    "period_date": period_start(period),
-                    "value": value,
-                    "status": NORMAL_STATUS if value is not None else MISSING_STATUS,
-                    "lower": None,
-                    "upper": None,
-                    "unit": series.unit,
-                }
-            )
+            records.append(_observation(spec, series, gss, name, period, value))
     if not records:
         raise fail(FIRST_DATA_ROW, "no months: the first data row is empty")
     return records
+
+
+def _quarters_by_area(spec: DatasetSpec, workbook: CalamineWorkbook) -> list[dict]:
+    """Every series from the sheets named with its prefix (split by years: `Births 2017-2019`,
+    `Births 2020`...), for the UK, the countries, regions and councils, every quarter."""
+    records: dict[tuple[str, str, str], dict] = {}
+    for series in spec.series:
+        prefix = series.match.get("sheet_prefix", "")
+        sheets = [name for name in workbook.sheet_names if prefix and name.startswith(f"{prefix} ")]
+        if not sheets:
+            raise PublisherFormatError(
+                PUBLISHER,
+                spec.id,
+                f"no sheet named {prefix!r} and years for series {series.name}; the sheets are "
+                f"{workbook.sheet_names}",
+            )
+        for name in sheets:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            for record in _quarterly_records(spec, series, name, rows):
+                _keep(spec, records, record, name)
+    return list(records.values())
+
+
+def _quarterly_records(spec: DatasetSpec, series: SeriesSpec, sheet: str, rows: list[list]) -> list[dict]:
+    def fail(row: int, problem: str) -> PublisherFormatError:
+        return PublisherFormatError(PUBLISHER, spec.id, f"sheet {sheet!r} row {row}: {problem}")
+
+    def cell(row: int, column: int) -> object:
+        line = rows[row - 1] if len(rows) >= row else []
+        return line[column] if len(line) > column else ""
+
+    pattern = series.labels.get("title")
+    title = str(cell(TITLE_ROW, 0)).strip()
+    if pattern is not None and not re.fullmatch(pattern, title, flags=re.IGNORECASE):
+        raise fail(TITLE_ROW, f"the title is {title!r}, expected /{pattern}/ for series {series.name}")
+    header = [str(c).strip() for c in (rows[QUARTERS_ROW - 1] if len(rows) >= QUARTERS_ROW else [])]
+    if not header or header[0] != "Geography":
+        raise fail(
+            QUARTERS_ROW, f"expected 'Geography' then the quarters, found {header[:3]}: the layout has moved"
+        )
+    quarters = []
+    for column, label in enumerate(header[1:], start=1):
+        if not label:
+            continue
+        if not (m := QUARTER_LABEL.fullmatch(label)):
+            raise fail(QUARTERS_ROW, f"column {column + 1} is {label!r}, not a quarter like 'Q1 2022'")
+        quarters.append((column, f"{m[2]}-Q{m[1]}"))
+    records = []
+    for row in range(FIRST_AREA_ROW, len(rows) + 1):
+        label = str(cell(row, 0)).strip()
+        if not label:
+            break
+        if not (m := AREA_LABEL.fullmatch(label)):
+            raise fail(row, f"{label!r} is not an area written 'E08000025 : Birmingham'")
+        code, name = m[1], m[2].strip()
+        if code in NOT_AN_AREA:
+            continue
+        if code == UK_LABEL:
+            code = "K02000001"
+        elif not GSS_CODE.fullmatch(code):
+            raise fail(row, f"{code!r} is not a GSS code (the row {label!r})")
+        for column, period in quarters:
+            raw = cell(row, column)
+            if raw == SUPPRESSED or raw == "":
+                value = None
+            elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                value = float(raw)
+            else:
+                raise fail(row, f"{name} has {raw!r} in column {column + 1}, not a count or {SUPPRESSED!r}")
+            records.append(_observation(spec, series, code, name, period, value))
+    if not records:
+        raise fail(FIRST_AREA_ROW, "no areas: the first row under the header is empty")
+    if not any(record["geography_code"] == "K02000001" for record in records):
+        raise fail(FIRST_AREA_ROW, "no 'UK : United Kingdom' row: the layout has moved")
+    return records
+
+
+def _observation(
+    spec: DatasetSpec, series: SeriesSpec, code: str, name: str, period: str, value: float | None
+) -> dict:
+    return {
+        "dataset": spec.id,
+        "series": series.name,
+        "geography_code": code,
+        "geography_name": name,
+        "period": period,
+        "period_date": period_start(period),
+        "value": value,
+        "status": NORMAL_STATUS if value is not None else MISSING_STATUS,
+        "lower": None,
+        "upper": None,
+        "unit": series.unit,
+    }

@@ -89,6 +89,7 @@ ALL_DATASETS = (
     *ONS_API_DATASETS,
     *ONS_WEB_SERIES,
     "paye_rti",
+    "business_demography",
     "house_prices",
     "imd_2019_lad",
     "luf_allocations",
@@ -164,6 +165,52 @@ def rti_workbook() -> bytes:
         return table[gss][months.index(month)] if gss in table else other
 
     return ons_replay.rti_workbook(dt.date(2026, 11, 1), months, value)
+
+
+# Business demography, quarterly, low-level breakdown: births and deaths for Q3 2025, Q2 2026 and
+# Q3 2026 (one sheet each, `Births 2025-2026`, `Deaths 2025-2026`), as (births, deaths).
+DEMOGRAPHY_QUARTERS = ("Q3 2025", "Q2 2026", "Q3 2026")
+DEMOGRAPHY_ROWS = {
+    "UK : United Kingdom": ((68_000, 72_500, 70_100), (70_000, 75_000, 71_500)),
+    "GB : Great Britain": ((65_000, 69_000, 67_000), (67_000, 71_500, 68_000)),
+    "EW : England and Wales": ((62_000, 66_000, 64_000), (64_000, 68_000, 65_000)),
+    "E92000001 : England": ((60_000, 64_000, 62_000), (62_000, 66_000, 63_000)),
+    "E12000005 : West Midlands": ((8_000, 8_600, 8_300), (8_500, 8_900, 8_400)),
+    "E08000025 : Birmingham": ((1_300, 1_450, 1_345), (1_400, 1_500, 1_380)),
+    "E08000026 : Coventry": ((400, 420, 410), (420, 430, 425)),
+    "E08000027 : Dudley": ((300, 310, 305), (310, 320, 300)),
+    "E08000028 : Sandwell": ((350, 370, 360), (380, 390, 370)),
+    "E08000029 : Solihull": ((200, 215, 210), (210, 220, 205)),
+    "E08000030 : Walsall": ((280, 300, 290), (300, 310, 295)),
+    "E08000031 : Wolverhampton": ((300, 320, 315), (320, 330, 310)),
+    "U99999999 : Unspecified": ((1_500, 1_600, 1_550), (1_200, 1_300, 1_250)),
+}
+DEMOGRAPHY_LANDING = ons_replay.DEMOGRAPHY_LANDING
+DEMOGRAPHY_FILE = f"{DEMOGRAPHY_LANDING}/quarter3julytoseptember2026/finalq32026lowlevelgeobreakdown.xlsx"
+
+
+def demography_workbook() -> bytes:
+    book = Workbook()
+    contents = book.active
+    contents.title = "Contents"
+    contents.append(["Geographic Breakdown of Business demography, quarterly experimental statistics, UK"])
+    contents.append(["This worksheet contains a contents table"])
+    contents.append(["Source: Office for National Statistics"])
+    contents.append(["Date published: 29th October 2026"])
+    for kind, which in (("Births", 0), ("Deaths", 1)):
+        sheet = book.create_sheet(f"{kind} 2025-2026")
+        sheet.append(
+            [
+                f"Count of business {kind.lower()}, breakdown by district, counties and unitary authorities "
+                "within region and country, Quarter 3 2025 to Quarter 3 2026"
+            ]
+        )
+        sheet.append(["This worksheet contains one table"])
+        sheet.append(["Units: Counts (control rounded to base 5)"])
+        sheet.append(["Geography", *DEMOGRAPHY_QUARTERS])
+        for label, counts in DEMOGRAPHY_ROWS.items():
+            sheet.append([label, *counts[which]])
+    return deterministic_xlsx(book)
 
 
 def imd_workbook() -> bytes:
@@ -252,6 +299,15 @@ class PublisherFixtureServer:
             rti_workbook(), content_type=XLSX_TYPE
         )
 
+    def serve_demography(self) -> None:
+        self.server.expect_request(DEMOGRAPHY_LANDING).respond_with_data(
+            f'<a href="/file?uri={DEMOGRAPHY_FILE}">Quarter 3 2026 edition (xlsx)</a>',
+            content_type="text/html",
+        )
+        self.server.expect_request("/file", query_string={"uri": DEMOGRAPHY_FILE}).respond_with_data(
+            demography_workbook(), content_type=XLSX_TYPE
+        )
+
     def serve_govuk(self) -> None:
         for page, content, attachment, body, kind in (
             (IOD_PAGE, "content-iod2019.json", IOD_FILE, imd_workbook(), XLSX_TYPE),
@@ -276,6 +332,7 @@ class PublisherFixtureServer:
         self.serve_ons_api()
         self.serve_ons_web()
         self.serve_ons_datasets()
+        self.serve_demography()
         self.serve_house_prices()
         self.serve_govuk()
 

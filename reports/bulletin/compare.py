@@ -19,6 +19,7 @@ Assumptions, written down here because every table and sentence relies on them:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -133,6 +134,10 @@ def period_label(figure: Figure, *, article: bool = True) -> str:
 
 def indicator_period_label(indicator: IndicatorMeta, period: str, *, article: bool = True) -> str:
     """`period` of `indicator` as its publisher defines it (see `period_label`)."""
+    if quarter := re.fullmatch(r"(\d{4})-Q([1-4])", period):  # a calendar quarter, as ONS names one
+        year, number = int(quarter[1]), int(quarter[2])
+        first, last = fmt.MONTHS[3 * number - 3], fmt.MONTHS[3 * number - 1]
+        return f"{first} to {last} {year}"
     label = fmt.period_label(period)
     if indicator.cadence == "quarterly":
         return f"{'the ' if article else ''}12 months to {label}"

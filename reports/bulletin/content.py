@@ -83,14 +83,15 @@ PUBLISHER_NAMES = {
     "govuk": "GOV.UK",
 }
 # What each section charts: (indicator, chart kind, which areas). An "index" is a line chart of
-# each area's series relative to its own February 2020 (= 100), the pre-pandemic baseline.
+# each area's series relative to its own February 2020 (= 100), the pre-pandemic baseline; a
+# "pair" charts the focus area's indicator beside a second one (named in place of the areas).
 SECTION_CHARTS = {
     "labour_market": [
         ("claimant_rate", "line", "comparators"),
         ("payrolled_employees", "index", "comparators"),
     ],
     "pay": [("median_pay_residence", "bar", "combined_authorities")],
-    "business": [("online_job_adverts", "line", "region")],
+    "business": [("business_births", "pair", "business_deaths")],
     "output": [("gdp_per_head", "bar", "regions")],
     "prices": [("cpi_annual_rate", "line", "uk")],
     "levelling_up": [("luf_allocation_per_head", "bar", "councils")],
@@ -112,6 +113,7 @@ DASHBOARD = {
     ),
     "business": (
         ("enterprises_per_10000", "Enterprises per 10,000 residents"),
+        ("business_births", "Business births in the quarter"),
         ("jobs_density", "Jobs density"),
         ("online_job_adverts", "Online job adverts, index (February 2020 = 100)"),
     ),
@@ -482,6 +484,19 @@ def _chart_areas(edition: EditionData, which: str) -> list[AreaMeta]:
 def _chart(
     edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str, cache: Path | None
 ) -> Chart | None:
+    if kind == "pair":
+        second = edition.indicators.get(which)
+        spec = _pair_spec(edition, f"figure-{number}", indicator, second) if second else None
+        if spec is None:
+            return None
+        narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
+        return Chart(
+            number,
+            spec,
+            render_chart(spec, cache),
+            render_chart(narrow, cache),
+            f"Source: {indicator.source_name}",
+        )
     areas = _chart_areas(edition, which)
     if which not in ("regions", "combined_authorities"):  # the UK regions include the nations
         areas = [a for a in areas if a.level in indicator.levels]
@@ -577,6 +592,58 @@ def _chart_spec(
         data=data,
         highlight=_highlight(data, kind, focus, which),
     )
+
+
+def _pair_spec(
+    edition: EditionData, chart_id: str, first: IndicatorMeta, second: IndicatorMeta
+) -> ChartSpec | None:
+    """The focus area's two indicators of one unit over time (business births and deaths)."""
+    focus = edition.focus
+    rows = []
+    for indicator in (first, second):
+        for p, _, value in edition.series.get((indicator.id, focus.code), []):
+            rows.append({"series": _pair_name(indicator), "period": p, "value": value})
+    latest = [edition.figure(i.id, focus.code) for i in (first, second)]
+    if not rows or None in latest:
+        return None
+    periods = sorted({row["period"] for row in rows})
+    order = {p: n for n, p in enumerate(periods)}
+    data = pd.DataFrame(
+        [
+            {
+                "series": r["series"],
+                "x": fmt.period_label(r["period"]),
+                "x_order": order[r["period"]],
+                "value": r["value"],
+            }
+            for r in rows
+        ],
+        columns=["series", "x", "x_order", "value"],
+    )
+    mine, other = latest
+    side = "more" if mine.value > other.value else "fewer" if mine.value < other.value else "as many"
+    title = (
+        f"The {focus.label} area had {side} {_pair_name(first).lower()} than {_pair_name(second).lower()} "
+        f"in {compare.period_label(mine, article=False)}"
+    )
+    return ChartSpec(
+        id=chart_id,
+        kind="line",
+        title=title,
+        subtitle=(
+            f"{_pair_name(first)} and {_pair_name(second).lower()} in the {focus.label} area, by quarter, "
+            f"{fmt.period_label(periods[0])} to {fmt.period_label(periods[-1])}"
+        ),
+        unit=first.unit,
+        decimals=first.decimals,
+        data=data,
+        highlight=_pair_name(first),
+    )
+
+
+def _pair_name(indicator: IndicatorMeta) -> str:
+    """A pair's series by its noun: 'Business births in the quarter' -> 'Business births'."""
+    return indicator.title.removesuffix(" in the quarter")
 
 
 def _index_spec(

@@ -54,7 +54,9 @@ def percent_change(pct: float | None) -> str:
 
 
 def period_label(period: str) -> str:
-    """`2026-10` → `October 2026`; a year or quarter is left as it is."""
+    """`2026-10` → `October 2026`, `2026-Q3` → `Q3 2026`; a year is left as it is."""
     if len(period) == 7 and period[4] == "-" and period[5:].isdigit():
         return f"{MONTHS[int(period[5:]) - 1]} {period[:4]}"
+    if len(period) == 7 and period[4:6] == "-Q":
+        return f"{period[5:]} {period[:4]}"
     return period

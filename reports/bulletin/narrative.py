@@ -259,6 +259,36 @@ def real_pay_sentence(ledger: Ledger, edition: EditionData, indicator: str) -> s
     return text + "."
 
 
+def births_and_deaths(ledger: Ledger, edition: EditionData) -> str | None:
+    """Business births and deaths in the focus area's newest quarter, each against the same quarter
+    a year earlier beside the UK's change (the comparison the original monitor made), and the net."""
+    focus, uk = edition.focus.code, edition.uk.code
+    births, deaths = edition.figure("business_births", focus), edition.figure("business_deaths", focus)
+    if births is None or deaths is None or births.period != deaths.period:
+        return None
+
+    def change(figure: Figure) -> str:
+        if figure.change_year_pct is None:
+            return ""
+        theirs = edition.figure(figure.indicator.id, uk)
+        versus = (
+            f"; UK {ledger.percent(theirs, 'change_year_pct')}"
+            if theirs is not None and theirs.period == figure.period and theirs.change_year_pct is not None
+            else ""
+        )
+        return f" ({ledger.percent(figure, 'change_year_pct')} on a year earlier{versus})"
+
+    text = (
+        f"In {period_label(births)}, {place(births)} had {ledger.value(births)} business births"
+        f"{change(births)} and {ledger.value(deaths)} business deaths{change(deaths)}"
+    )
+    net = births.value - deaths.value
+    if net:
+        more = "births than deaths" if net > 0 else "deaths than births"
+        text += f": {ledger.other(births, 'births_less_deaths', abs(net))} more {more}"
+    return text + " (official statistics in development)."
+
+
 def main_points(ledger: Ledger, edition: EditionData) -> list[str]:
     """Five to eight sentences: the newest evidence first (PAYE RTI, the claimant count), then the
     other headline figures, then significant and large movements."""
@@ -290,8 +320,7 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
         ],
         "business": [
             sentence(ledger, edition, "enterprises_per_10000"),
-            sentence(ledger, edition, "jobs_density"),
-            sentence(ledger, edition, "online_job_adverts", region, with_year=True),
+            births_and_deaths(ledger, edition),
         ],
         "output": [
             sentence(ledger, edition, "gdp_per_head", region),

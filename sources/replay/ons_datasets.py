@@ -211,3 +211,166 @@ def _labour_market_day(month: dt.date) -> dt.date:
     """The third Tuesday of the month (illustrative rule)."""
     first = month.replace(day=1)
     return first + dt.timedelta(days=(1 - first.weekday()) % 7 + 14)
+
+
+# --- business demography, quarterly: the low-level geographic breakdown ----------------------------
+
+DEMOGRAPHY_LANDING = (
+    "/businessindustryandtrade/business/activitysizeandlocation/datasets/"
+    "businessdemographyquarterlyexperimentalstatisticslowlevelgeographicbreakdownuk"
+)
+FIRST_QUARTER = (2017, 1)
+# Births in Q1 2022, from the real Q2 2023 edition (the WMCA councils, the region's rest, England's
+# rest, the rest of the UK; the births ONS puts in its `Unspecified` row).
+BIRTHS_Q1_2022 = {
+    "E08000025": 2050,
+    "E08000026": 675,
+    "E08000027": 415,
+    "E08000028": 525,
+    "E08000029": 270,
+    "E08000030": 410,
+    "E08000031": 505,
+}
+REST_BIRTHS_Q1_2022 = {"region": 3820, "england": 80_265, "uk": 10_670}
+UNSPECIFIED_BIRTHS_Q1_2022 = 1805
+SEASON = {1: 1.15, 2: 1.0, 3: 0.82, 4: 0.88}
+# Births and deaths relative to 2022, by year: the 2020 fall in births, the 2021 rebound, the
+# deaths of 2022-23 as support schemes ended.
+BIRTHS_PATH = ((2017.0, 0.96), (2020.1, 0.92), (2020.4, 0.78), (2021.0, 1.12), (2022.0, 1.0), (2023.5, 0.9))
+DEATHS_PATH = ((2017.0, 0.82), (2020.0, 0.9), (2021.0, 0.88), (2022.0, 1.0), (2023.0, 1.08), (2025.0, 0.98))
+REVISED_QUARTERS = 2  # an edition's newest quarters are early estimates, revised in the next ones
+
+
+QUARTER_FOLDERS = {1: "januarytomarch", 2: "apriltojune", 3: "julytoseptember", 4: "octobertodecember"}
+UNSPECIFIED = "U99999999 : Unspecified"
+
+
+def latest_demography_quarter(today: dt.date) -> tuple[int, int]:
+    """The newest quarter out: quarter Q comes out on the 28th of the month after it (illustrative)."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    while _demography_release((year, quarter)) > today:
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return year, quarter
+
+
+def _demography_release(quarter: tuple[int, int]) -> dt.date:
+    following = samples.month_at(samples.month_index(dt.date(quarter[0], 3 * quarter[1], 1)) + 1)
+    return following.replace(day=28)
+
+
+def demography_route(
+    path: str, query: dict[str, str], *, today: dt.date, names: dict[str, str], members: dict
+) -> Reply | None:
+    """The dataset page, or its newest edition's workbook, or None when the path is neither."""
+    year, quarter = latest_demography_quarter(today)
+    name = f"finalq{quarter}{year}lowlevelgeobreakdown.xlsx"
+    folder = f"{DEMOGRAPHY_LANDING}/quarter{quarter}{QUARTER_FOLDERS[quarter]}{year}"
+    if path == DEMOGRAPHY_LANDING:
+        page = (
+            "<!DOCTYPE html><html lang='en'><head><title>Business demography, quarterly experimental "
+            "statistics, low-level geographic breakdown, UK</title></head><body><main>"
+            f'<a href="/file?uri={folder}/{name}">Quarter {quarter} {year} edition (xlsx, illustrative)'
+            "</a></main></body></html>"
+        )
+        return Reply(200, page.encode(), HTML_TYPE)
+    if path == "/file" and query.get("uri") == f"{folder}/{name}":
+        return Reply(200, demography_workbook((year, quarter), names, members), XLSX_TYPE)
+    return None
+
+
+def demography_workbook(edition: tuple[int, int], names: dict[str, str], members: dict) -> bytes:
+    """The low-level breakdown of the edition for quarter `edition`: Contents (with its date of
+    publication), then births and deaths by area, each split over two sheets by years, in the real
+    layout; the UK, Great Britain, England and Wales, England, the regions and councils named in
+    `names`, and the Unspecified row. Every total is the sum of its parts (and the UK's includes the
+    Unspecified births and deaths, as ONS's does)."""
+    quarters = []
+    year, quarter = FIRST_QUARTER
+    while (year, quarter) <= edition:
+        quarters.append((year, quarter))
+        year, quarter = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
+    recent = set(quarters[-REVISED_QUARTERS:])
+    released = _demography_release(edition)
+    book = Workbook(write_only=True)
+    contents = book.create_sheet("Contents")
+    contents.append(
+        [
+            "Geographic Breakdown of Business demography, quarterly experimental statistics, UK: "
+            f"Quarter 1 2017 to Quarter {edition[1]} {edition[0]}"
+        ]
+    )
+    contents.append(["This worksheet contains a contents table"])
+    contents.append(
+        ["Source: Office for National Statistics (illustrative figures, not official statistics)"]
+    )
+    contents.append([f"Date published: {released.day}th {released:%B %Y}"])
+    areas = [c for c in names if c[:3] in ("E12", "E06", "E07", "E08", "E09")]
+    split = [q for q in quarters if q[0] < 2022], [q for q in quarters if q[0] >= 2022]
+    for kind, label in (("Births", "births"), ("Deaths", "deaths")):
+        for part in split:
+            if not part:
+                continue
+            years = f"{part[0][0]}-{part[-1][0]}" if part[0][0] != part[-1][0] else str(part[0][0])
+            sheet = book.create_sheet(f"{kind} {years}")
+            sheet.append(
+                [
+                    f"Count of business {label}, breakdown by district, counties and unitary authorities "
+                    f"within region and country, Quarter {part[0][1]} {part[0][0]} to Quarter {part[-1][1]} "
+                    f"{part[-1][0]}"
+                ]
+            )
+            sheet.append(["This worksheet contains one table"])
+            sheet.append(["Units: Counts (control rounded to base 5)"])
+            sheet.append(["Geography", *(f"Q{q} {y}" for y, q in part)])
+
+            def count(code: str, q: tuple[int, int], kind: str = kind) -> int:
+                return _total(code, q, kind, members, q in recent, edition)
+
+            england = [count("E92000001", q) for q in part]
+            rows = [
+                ("UK : United Kingdom", [count("K02000001", q) for q in part]),
+                ("GB : Great Britain", [5 * round(count("K02000001", q) * 0.965 / 5) for q in part]),
+                ("EW : England and Wales", [5 * round(e * 1.04 / 5) for e in england]),
+                ("E92000001 : England", england),
+                *((f"{c} : {names[c]}", [count(c, q) for q in part]) for c in areas),
+                (UNSPECIFIED, [_leaf("unspecified", q, kind, q in recent, edition) for q in part]),
+            ]
+            for label_cell, values in rows:
+                sheet.append([label_cell, *values])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _total(code: str, q: tuple[int, int], kind: str, members: dict, early: bool, edition: tuple) -> int:
+    """An area's count: the sum of its parts where the area set says what it is made of; the UK's
+    also counts the Unspecified births and deaths, as ONS's total does."""
+    if code in members:
+        value = sum(_total(part, q, kind, members, early, edition) for part in members[code])
+    else:
+        value = _leaf(code, q, kind, early, edition)
+    return value + (_leaf("unspecified", q, kind, early, edition) if code == "K02000001" else 0)
+
+
+def _leaf(code: str, q: tuple[int, int], kind: str, early: bool, edition: tuple) -> int:
+    """One area's (or rest's) count: its Q1 2022 level, the season, the year's path, noise; an
+    early estimate a little off the value later editions give."""
+    if code == "unspecified":
+        base = UNSPECIFIED_BIRTHS_Q1_2022
+    elif code.startswith(samples.REST_PREFIX):
+        base = REST_BIRTHS_Q1_2022[code.removeprefix(samples.REST_PREFIX).split("-", 1)[0]]
+    elif code.startswith("E12"):
+        base = 4000 + 8000 * samples.unit_hash("bd-region", code)
+    else:
+        base = BIRTHS_Q1_2022.get(code) or 150 + 550 * samples.unit_hash("bd", code)
+    if kind == "Deaths":
+        base *= 0.9 + 0.25 * samples.unit_hash("bd-deaths", code)
+    x = q[0] + (q[1] - 1) / 4
+    level = (
+        samples.interpolate(BIRTHS_PATH if kind == "Births" else DEATHS_PATH, x) * SEASON[q[1]] / SEASON[1]
+    )
+    noise = 1 + (samples.unit_hash("bd-noise", kind, code, str(q)) - 0.5) * 0.12
+    revision = (
+        1 + (samples.unit_hash("bd-rev", kind, code, str(q), str(edition)) - 0.5) * 0.06 if early else 1
+    )
+    return 5 * round(base * level * noise * revision / 5)

@@ -128,6 +128,11 @@ class ReplayServer:
         )
         if houses is not None:
             return houses
+        demography = ons_datasets.demography_route(
+            path, query, today=self.today, names=self.names, members=self.members
+        )
+        if demography is not None:
+            return demography
         for emulator in EMULATORS:
             reply = emulator(path, query, today=self.today, names=self.names, base_url=self.url)
             if reply is not None:

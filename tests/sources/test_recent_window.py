@@ -48,7 +48,10 @@ def test_the_claimant_count_asks_for_its_older_periods_and_its_newest_13_months(
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        (lambda d: d.update(publisher="ons_web"), "needs a Nomis query whose time is latestMINUSn-latest"),
+        (
+            lambda d: d.update(publisher="ons_web", sums=[]),
+            "needs a Nomis query whose time is latestMINUSn-latest",
+        ),
         (lambda d: d["query"].update(time="latest"), "needs a Nomis query whose time is latestMINUSn-latest"),
         (lambda d: d["query"].update(time="latestMINUS12-latest"), "not shorter than the whole window"),
         (lambda d: d["recent"].update(full_refresh_days=400), "could leave a month unasked .* at most 336"),

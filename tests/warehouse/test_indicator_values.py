@@ -60,6 +60,8 @@ COVERED = {
     "life_satisfaction": (WMCA, BIRMINGHAM),
     "online_job_adverts": (WM_REGION,),
     "payrolled_employees": (WMCA, BIRMINGHAM, UK),
+    "business_births": (WMCA, BIRMINGHAM, UK),
+    "business_deaths": (WMCA, UK),
     "median_monthly_pay": (WMCA, SOLIHULL, UK),
 }
 
@@ -91,7 +93,7 @@ def assert_no_pct_changes(row: dict) -> None:
 
 def test_every_indicator_of_the_registry_is_checked_here() -> None:
     assert set(COVERED) == set(load_registry())
-    assert len(COVERED) == 29
+    assert len(COVERED) == 31
 
 
 def test_every_indicator_names_catalog_datasets_and_their_series() -> None:
@@ -303,6 +305,41 @@ def test_median_monthly_pay(indicator_settings: Settings) -> None:
     solihull = summary(indicator_settings, "median_monthly_pay", SOLIHULL)
     assert (solihull["value"], solihull["change_year"]) == (2_700, 100)
     assert summary(indicator_settings, "median_monthly_pay", UK)["value"] == 2_600
+
+
+# --- business demography, quarterly (tests/fixture_publishers.py DEMOGRAPHY_ROWS) --------------------
+
+
+def test_business_births(indicator_settings: Settings) -> None:
+    """WMCA = its seven councils summed, the `Unspecified` row in no area:
+    2026-Q3: 1,345 + 410 + 305 + 360 + 210 + 290 + 315 = 3,235
+    2026-Q2: 1,450 + 420 + 310 + 370 + 215 + 300 + 320 = 3,385
+    2025-Q3: 1,300 + 400 + 300 + 350 + 200 + 280 + 300 = 3,130 (the same quarter a year earlier)
+    """
+    wmca = summary(indicator_settings, "business_births", WMCA)
+    assert wmca["basis"] == "computed"
+    assert_changes(wmca, period="2026-Q3", value=3_235, previous=3_385, year_ago=3_130)
+    assert_pct_changes(wmca, value=3_235, previous=3_385, year_ago=3_130)
+    birmingham = summary(indicator_settings, "business_births", BIRMINGHAM)
+    assert (birmingham["value"], birmingham["change_year"]) == (1_345, 1_345 - 1_300)
+    uk = summary(indicator_settings, "business_births", UK)
+    assert_changes(uk, period="2026-Q3", value=70_100, previous=72_500, year_ago=68_000)
+    assert (
+        query(indicator_settings, "SELECT count(*) AS n FROM observation WHERE geography_code = 'U99999999'")[
+            0
+        ]["n"]
+        == 0
+    )
+
+
+def test_business_deaths(indicator_settings: Settings) -> None:
+    """2026-Q3: 1,380 + 425 + 300 + 370 + 205 + 295 + 310 = 3,285; 2026-Q2: 1,500 + 430 + 320 + 390 +
+    220 + 310 + 330 = 3,500; 2025-Q3: 1,400 + 420 + 310 + 380 + 210 + 300 + 320 = 3,340."""
+    wmca = summary(indicator_settings, "business_deaths", WMCA)
+    assert_changes(wmca, period="2026-Q3", value=3_285, previous=3_500, year_ago=3_340)
+    assert_pct_changes(wmca, value=3_285, previous=3_500, year_ago=3_340)
+    uk = summary(indicator_settings, "business_deaths", UK)
+    assert (uk["value"], uk["change_year"]) == (71_500, 71_500 - 70_000)
 
 
 # --- labour market: APS rates with confidence intervals -------------------------------------------
