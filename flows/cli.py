@@ -33,7 +33,7 @@ from warehouse.lock import writer_lock
 from warehouse.quality import checks_exit_code, latest_checks
 from warehouse.query import run_query
 from warehouse.status import dataset_status
-from warehouse.summaries import indicator_records
+from warehouse.summaries import area_indicators
 
 app = typer.Typer(
     help="West Midlands Economic Impact Monitor: fetch ONS and government data, compute "
@@ -413,16 +413,16 @@ def indicators(
     """Every indicator's latest value and comparisons for an area (default: the focus area)."""
 
     try:
-        records = indicator_records(_settings().snapshot_path, area)
+        found = area_indicators(_settings().snapshot_path, area)
     except WarehouseError as error:
         raise _fail(str(error)) from None
+    records, names, wider = found.records, found.names, found.wider
     if as_json:  # full precision, every column
         _print_records(records, True, [])
         return
     if not records:
         typer.echo("No indicator values for this area yet.")
         return
-    names, wider = _area_names(_settings().snapshot_path)
     area_code = records[0]["area"]
     typer.echo(f"Indicators for {names.get(area_code, area_code)} ({area_code}), latest period of each")
     _print_table(
@@ -435,7 +435,10 @@ def indicators(
                 _rounded(record["change_period"], record["decimals"], signed=True),
                 _rounded(record["change_year"], record["decimals"], signed=True),
                 _rounded(record["gap_uk"], record["decimals"], signed=True),
-                f"{record['rank']}/{record['rank_of']}" if record["rank"] is not None else "",
+                # A rank among fewer than two areas (a figure only one combined authority has) says nothing.
+                f"{record['rank']}/{record['rank_of']}"
+                if record["rank"] is not None and record["rank_of"] > 1
+                else "",
                 "" if record["value_area"] == area_code else wider.get(record["value_area"], ""),
             ]
             for record in records
@@ -455,14 +458,6 @@ def _rounded(value: float | None, decimals: int, *, signed: bool = False) -> str
     if round(value, decimals) == 0:
         return f"{0:.{decimals}f}"  # no "+0.0" or "-0.0"
     return f"{value:{'+' if signed else ''},.{decimals}f}"
-
-
-def _area_names(snapshot: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Each area's short name, and the wider areas' roles ("region", "UK") as a table shows them."""
-    with connect_read_only(snapshot) as con:
-        names = dict(con.execute("SELECT code, coalesce(nullif(short_name, ''), name) FROM area").fetchall())
-        roles = con.execute("SELECT code, role FROM area_role WHERE role IN ('region', 'uk')").fetchall()
-    return names, {code: "UK" if role == "uk" else role for code, role in roles}
 
 
 @app.command(short_help="Freshness of datasets and bulletin (exit 1: stale).")

@@ -1,0 +1,1 @@
+SELECT code, coalesce(nullif(short_name, ''), name) FROM area
