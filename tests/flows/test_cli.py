@@ -202,6 +202,22 @@ def test_indicators_prints_values_rounded_to_each_indicator_s_decimals(loaded_se
     assert max(len(line) for line in lines) <= 100
 
 
+def test_indicators_opens_the_snapshot_once(
+    loaded_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = []
+    real_connect = duckdb.connect
+
+    def connect(database: str = ":memory:", *args, **kwargs):
+        opened.append(database)
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    result = runner.invoke(app, ["indicators"])
+    assert result.exit_code == 0, result.output
+    assert opened == [str(loaded_settings.snapshot_path)]
+
+
 @pytest.mark.parametrize("command", ["status", "sources", "checks", "indicators"])
 def test_the_read_only_tables_fit_a_100_column_terminal(loaded_settings: Settings, command: str) -> None:
     from warehouse import db
