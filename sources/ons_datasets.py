@@ -4,8 +4,10 @@
 realtimeinformationstatisticsreferencetableseasonallyadjusted`) is HTML linking the current edition as
 `/file?uri={landing}/current/<name>.xlsx`. The file name changes with every release (`rtisafeb2026.xlsx`,
 `rtisamar2026.xlsx`), so it is found on each run: the first link to a `/current/…xlsx` that is not a
-sample or guide (the page also links an "accessible" example workbook). Both bodies are archived; the
-workbook is the data page returned, its `release_date` the Index sheet's "Date of publication".
+sample or guide (the page also links an "accessible" example workbook), or, for a dataset whose
+editions sit in dated folders, the first matching the catalog's `query.link`. Both bodies are
+archived; the workbook is the data page returned, its `release_date` the date of publication its
+Index or Contents sheet states.
 
 Layout `time_by_area` (PAYE Real Time Information, seasonally adjusted; real bytes checked: the
 February 2026 workbook): sheets named `<n>. <title>`; row 1 the title (`7. Payrolled employees from
@@ -18,6 +20,14 @@ The NUTS codes are the old ones (UKG, not TLG) even in 2026. Only areas that are
 the monitor are read (`NUTS_AREAS`), each checked against the name the workbook gives it: NUTS2
 `UKG3` "West Midlands (county)" is the seven councils of the West Midlands Combined Authority and
 NUTS3 `UKG31`…`UKG39` are each one of them. An area in several sheets (the UK) must agree.
+
+Layout `quarters_by_area` (Business demography, quarterly, low-level geographic breakdown; real bytes
+checked: the Q2 2023 edition): sheets `Births <years>` and `Deaths <years>`, split by years that vary
+between editions, so chosen by prefix (`match: {sheet_prefix: Births}`); row 1 the title, **row 4
+`Geography` then quarters like `Q1 2022`**, then one row per area written `E08000025 : Birmingham`
+(`UK : United Kingdom` for the UK), to the first empty row; `c` is a suppressed count. The
+`Unspecified` row (births and deaths at mass-registration addresses, counted in the UK only) and
+the GB and England-and-Wales rows are no area of the monitor; every other code must be a GSS code.
 """
 
 from __future__ import annotations
