@@ -30,8 +30,9 @@ def _publish_next_month(server: ReplayServer) -> None:
 
 
 def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: ReplayServer) -> None:
-    """The claimant count lands mid-watch and is published at once, although the APS, due the same
-    day, never changes and keeps the watch polling until its deadline."""
+    """The claimant count and PAYE RTI (labour-market day's two monthly releases) land mid-watch and
+    are published at once, although the APS, due the same day, never changes and keeps the watch
+    polling until its deadline."""
     from flows.monitor import ingest_flow, release_watch, run_summary
 
     assert ingest_flow(return_state=True).is_completed()
@@ -57,7 +58,8 @@ def test_a_release_mid_watch_produces_the_new_edition(prefect_api: str, replay: 
         stop.set()
         watcher.join()
     summary = run_summary(state)
-    assert summary.loaded == ["claimant_count"] and summary.unchanged == ["annual_population_survey"]
+    assert summary.loaded == ["claimant_count", "paye_rti"]
+    assert summary.unchanged == ["annual_population_survey"]
     assert edition.exists(), summary.failed
     assert summary.bulletin == edition
     assert "November 2026" in edition.read_text()
