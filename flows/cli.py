@@ -367,7 +367,6 @@ def _open_status_database() -> Iterator[duckdb.DuckDBPyConnection]:
     except duckdb.Error as error:
         raise damaged(path, error) from None
     with con, _reading(path):
-        db.check_whole(con, path)
         yield con
 
 

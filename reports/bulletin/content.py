@@ -26,8 +26,8 @@ STRENGTHS_AND_LIMITATIONS = (
     "statistically significant only when it is larger than the 95% interval allows.",
     "PAYE Real Time Information is the earliest evidence here: its newest month is a flash estimate, "
     "revised at the next release as late payroll returns arrive, and the revision is listed under what "
-    "changed in the next edition. The Annual Population Survey rates are official statistics in "
-    "development.",
+    "changed in the next edition. The Annual Population Survey rates and the quarterly business "
+    "births and deaths are official statistics in development; recent quarters are revised.",
     "Figures for combined authorities and the 3-LEP area are computed by this monitor from their "
     "councils' numerators and denominators; medians and index-based averages are shown only where the "
     "publisher computes them. Every figure can be traced to the publisher's response it came from: see "
@@ -484,26 +484,18 @@ def _chart_areas(edition: EditionData, which: str) -> list[AreaMeta]:
 def _chart(
     edition: EditionData, number: int, indicator: IndicatorMeta, kind: str, which: str, cache: Path | None
 ) -> Chart | None:
+    chart_id = f"figure-{number}"
     if kind == "pair":
         second = edition.indicators.get(which)
-        spec = _pair_spec(edition, f"figure-{number}", indicator, second) if second else None
-        if spec is None:
-            return None
-        narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
-        return Chart(
-            number,
-            spec,
-            render_chart(spec, cache),
-            render_chart(narrow, cache),
-            f"Source: {indicator.source_name}",
-        )
-    areas = _chart_areas(edition, which)
-    if which not in ("regions", "combined_authorities"):  # the UK regions include the nations
-        areas = [a for a in areas if a.level in indicator.levels]
-    focus = edition.region if which in ("regions", "region") else edition.focus
-    if which == "uk":
-        focus = edition.uk
-    spec = _chart_spec(edition, f"figure-{number}", indicator, kind, which, areas, focus)
+        spec = _pair_spec(edition, chart_id, indicator, second) if second else None
+    else:
+        areas = _chart_areas(edition, which)
+        if which not in ("regions", "combined_authorities"):  # the UK regions include the nations
+            areas = [a for a in areas if a.level in indicator.levels]
+        focus = edition.region if which in ("regions", "region") else edition.focus
+        if which == "uk":
+            focus = edition.uk
+        spec = _chart_spec(edition, chart_id, indicator, kind, which, areas, focus)
     if spec is None:
         return None
     narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)

@@ -10,13 +10,13 @@ sum of its regions. The newest month is a flash estimate: next month's workbook 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 
 from openpyxl import Workbook
 
 from sources.ons_datasets import NUTS_AREAS
 from sources.replay import samples
+from sources.replay.govuk import deterministic_xlsx
 from sources.replay.reply import Reply
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -168,9 +168,7 @@ def rti_workbook(
         sheet.append(["Date", *(NUTS_AREAS[code][1] for code in columns)])
         for month in months:
             sheet.append([f"{month:%B %Y}", *(value(kind, NUTS_AREAS[code][0], month) for code in columns)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return deterministic_xlsx(book)
 
 
 def _level(code: str) -> str:
@@ -337,9 +335,7 @@ def demography_workbook(edition: tuple[int, int], names: dict[str, str], members
             ]
             for label_cell, values in rows:
                 sheet.append([label_cell, *values])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return deterministic_xlsx(book)
 
 
 def _total(code: str, q: tuple[int, int], kind: str, members: dict, early: bool, edition: tuple) -> int:

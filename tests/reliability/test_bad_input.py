@@ -209,7 +209,12 @@ def test_a_damaged_warehouse_is_named_in_one_line_and_the_snapshot_stays_intact(
     else:
         warehouse.write_bytes(b"not a database\n" * 100)
     before = digest_tree(eim_env)
-    commands = [["status"], ["sources"], ["checks"], ["run", "--quiet"]]
+    # Reading commands meet the damage when they read a lost block (`_reading`); `eim run` checks the
+    # whole file first, since it would write into it: a copy missing only its last data block is
+    # caught by that check alone.
+    commands = [["run", "--quiet"]] + (
+        [] if damage == "last data block cut" else [["status"], ["sources"], ["checks"]]
+    )
     for args in commands:
         result = runner.invoke(app, args)
         assert_clear_error(result, f"{warehouse} is damaged", "the published snapshot among them")
