@@ -343,7 +343,8 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
             if figure is None:
                 continue
             computed |= figure.basis == "computed"
-            flash |= narrative.flash_note(edition, figure) is not None
+            is_flash = narrative.flash_note(edition, figure) is not None
+            flash |= is_flash
             is_uk = figure.area.code == edition.uk.code
             rank = compare.rank(edition, figure)
             name = label if figure.area.code == edition.focus.code else f"{label} ({figure.area.label})"
@@ -352,8 +353,7 @@ def _dashboard(ledger: Ledger, edition: EditionData) -> Table | None:
                     "area": name,
                     "focus": False,
                     "cells": [
-                        compare.period_label(figure, article=False)
-                        + (" (flash)" if narrative.flash_note(edition, figure) else ""),
+                        compare.period_label(figure, article=False) + (" (flash)" if is_flash else ""),
                         _value_cell(ledger, figure),
                         _year_cell(ledger, figure, in_words=True),
                         ""
@@ -533,17 +533,14 @@ def _chart_spec(
     if kind == "index":
         return _index_spec(edition, chart_id, indicator, areas, focus)
     if kind == "line":
-        rows = []
-        periods = sorted({p for a in areas for p, _, _ in edition.series.get((indicator.id, a.code), [])})
-        order = {p: n for n, p in enumerate(periods)}
-        for area in areas:
-            for p, _, value in edition.series.get((indicator.id, area.code), []):
-                rows.append(
-                    {"series": area.label, "x": fmt.period_label(p), "x_order": order[p], "value": value}
-                )
-        if not rows:
+        points = [
+            (area.label, p, value)
+            for area in areas
+            for p, _, value in edition.series.get((indicator.id, area.code), [])
+        ]
+        if not points:
             return None
-        data = pd.DataFrame(rows, columns=["series", "x", "x_order", "value"])
+        data, periods = _line_data(points)
         latest = {a.label: edition.figure(indicator.id, a.code) for a in areas}
         first, last = fmt.period_label(periods[0]), fmt.period_label(periods[-1])
         subtitle = f"{indicator.title}, {first} to {last}"
@@ -591,27 +588,15 @@ def _pair_spec(
 ) -> ChartSpec | None:
     """The focus area's two indicators of one unit over time (business births and deaths)."""
     focus = edition.focus
-    rows = []
-    for indicator in (first, second):
-        for p, _, value in edition.series.get((indicator.id, focus.code), []):
-            rows.append({"series": _pair_name(indicator), "period": p, "value": value})
+    points = [
+        (_pair_name(indicator), p, value)
+        for indicator in (first, second)
+        for p, _, value in edition.series.get((indicator.id, focus.code), [])
+    ]
     latest = [edition.figure(i.id, focus.code) for i in (first, second)]
-    if not rows or None in latest:
+    if not points or None in latest:
         return None
-    periods = sorted({row["period"] for row in rows})
-    order = {p: n for n, p in enumerate(periods)}
-    data = pd.DataFrame(
-        [
-            {
-                "series": r["series"],
-                "x": fmt.period_label(r["period"]),
-                "x_order": order[r["period"]],
-                "value": r["value"],
-            }
-            for r in rows
-        ],
-        columns=["series", "x", "x_order", "value"],
-    )
+    data, periods = _line_data(points)
     mine, other = latest
     side = "more" if mine.value > other.value else "fewer" if mine.value < other.value else "as many"
     title = (
@@ -633,6 +618,20 @@ def _pair_spec(
     )
 
 
+def _line_data(points: list[tuple[str, str, float | None]]) -> tuple[pd.DataFrame, list[str]]:
+    """A line chart's data from (series, period, value) points, and its periods in order."""
+    periods = sorted({p for _, p, _ in points})
+    order = {p: n for n, p in enumerate(periods)}
+    data = pd.DataFrame(
+        [
+            {"series": series, "x": fmt.period_label(p), "x_order": order[p], "value": value}
+            for series, p, value in points
+        ],
+        columns=["series", "x", "x_order", "value"],
+    )
+    return data, periods
+
+
 def _pair_name(indicator: IndicatorMeta) -> str:
     """A pair's series by its noun: 'Business births in the quarter' -> 'Business births'."""
     return indicator.title.removesuffix(" in the quarter")
@@ -643,32 +642,18 @@ def _index_spec(
 ) -> ChartSpec | None:
     """Each area's series from February 2020 as an index of its February 2020 value (= 100), so that
     areas of any size compare; an area without a February 2020 figure is left out."""
-    rows, latest = [], {}
+    indexed, latest = [], {}
     for area in areas:
         points = [(p, v) for p, _, v in edition.series.get((indicator.id, area.code), []) if p >= BASELINE]
         if not points or points[0][0] != BASELINE or not points[0][1]:
             continue
         base = points[0][1]
-        indexed = [(p, None if v is None else v / base * 100) for p, v in points]
-        rows += [{"series": area.label, "period": p, "value": v} for p, v in indexed]
-        latest[area.label] = indexed[-1][1]
+        indexed += [(area.label, p, None if v is None else v / base * 100) for p, v in points]
+        latest[area.label] = indexed[-1][2]
     mine, uk = latest.get(focus.label), latest.get(edition.uk.label)
     if mine is None:
         return None
-    periods = sorted({row["period"] for row in rows})
-    order = {p: n for n, p in enumerate(periods)}
-    data = pd.DataFrame(
-        [
-            {
-                "series": r["series"],
-                "x": fmt.period_label(r["period"]),
-                "x_order": order[r["period"]],
-                "value": r["value"],
-            }
-            for r in rows
-        ],
-        columns=["series", "x", "x_order", "value"],
-    )
+    data, periods = _line_data(indexed)
     title = f"The {indicator.phrase} relative to February 2020"
     if uk is not None and focus.code != edition.uk.code and fmt.rounded(mine, 1) != fmt.rounded(uk, 1):
         grew = "grown" if min(mine, uk) >= 100 else "changed"
