@@ -36,6 +36,7 @@ PUBLISHER_URL_SETTINGS = {
     "ons_datasets": "ons_web_url",  # the same website: its dataset pages and their spreadsheets
     "landregistry": "landregistry_url",
     "govuk": "govuk_url",
+    "els": "els_url",
 }
 
 
@@ -104,6 +105,8 @@ class Settings(BaseModel):
     ons_web_url: str = "https://www.ons.gov.uk"
     landregistry_url: str = "https://publicdata.landregistry.gov.uk"
     govuk_url: str = "https://www.gov.uk"
+    # ONS Explore Local Statistics: the raw files of its public data repository's main branch.
+    els_url: str = "https://raw.githubusercontent.com/ONSdigital/explore-local-statistics-data/main"
     nomis_uid: SecretStr | None = Field(None, description="Optional Nomis API key (raises the row limit).")
     nomis_page_size: int | None = Field(
         None,

@@ -30,7 +30,7 @@ from reports.bulletin.publish import (
     site_index_current,
     write_site_index,
 )
-from sources import govuk, landregistry, nomis, ons_api, ons_datasets, ons_web
+from sources import els, govuk, landregistry, nomis, ons_api, ons_datasets, ons_web
 from sources.archive import ArchivedPage
 from sources.catalog import default_catalog
 from sources.errors import PublisherError, PublisherFormatError
@@ -64,6 +64,7 @@ PUBLISHERS = {
     "ons_datasets": ons_datasets,
     "landregistry": landregistry,
     "govuk": govuk,
+    "els": els,
 }
 
 
@@ -288,6 +289,20 @@ def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
     return frame
 
 
+def series_metadata(outcome: FetchOutcome) -> list[dict]:
+    """What the publisher says of each series in the fetched files, for publishers that describe
+    their series in a file of their own (ONS Explore Local Statistics); none for the others."""
+    module = PUBLISHERS[outcome.publisher]
+    if not hasattr(module, "metadata"):
+        return []
+    spec = default_catalog().get(outcome.dataset)
+    described = module.metadata(spec, [page.path for page in outcome.pages])["series"]
+    return [
+        {"series": name, **{k: v for k, v in entry.items() if k != "indicator"}}
+        for name, entry in described.items()
+    ]
+
+
 def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame) -> LoadResult:
     """Load a parsed vintage (one already held is recorded as unchanged)."""
     records = [page.record for page in outcome.pages]
@@ -300,6 +315,7 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame)
             observations=frame,
             release_date=_first(records, "release_date"),
             version=_first(records, "version"),
+            series_metadata=series_metadata(outcome),
         )
         record_run(
             con,
@@ -310,7 +326,13 @@ def load_dataset(settings: Settings, outcome: FetchOutcome, frame: pd.DataFrame)
         )
         if not result.unchanged:  # the same bodies as last time: the stored checks still hold
             spec = default_catalog().get(outcome.dataset)
-            run_checks(con, [outcome.dataset], focus_codes(settings), {outcome.dataset: spec.cadence})
+            run_checks(
+                con,
+                [outcome.dataset],
+                focus_codes(settings),
+                {outcome.dataset: spec.cadence},
+                lists_only_areas_with_some=[outcome.dataset] if spec.lists_only_areas_with_some else [],
+            )
     return result
 
 

@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
-Publisher = Literal["nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk"]
+Publisher = Literal["nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk", "els"]
+# The units of a series and of an indicator: `rate` is per some population (the title says which),
+# `gbp_million` a total in millions of pounds.
+Unit = Literal[
+    "count", "percent", "gbp", "gbp_million", "index", "ratio", "rate", "rank", "score", "years", "minutes"
+]
 # "one-off": a release not repeated on a schedule (IoD 2019, the Levelling Up Fund rounds); never stale.
 Cadence = Literal["monthly", "quarterly", "annual", "one-off"]
 
@@ -25,7 +30,7 @@ class SeriesSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]
+    unit: Unit
     match: dict[str, str]
     labels: dict[str, str] = {}
     # Nomis: the row that carries this series' sampling uncertainty (same codes, these overridden),
@@ -91,6 +96,9 @@ class DatasetSpec(BaseModel):
     cadence: Cadence
     load_policy: Literal["merge"]
     request_composites: bool = False
+    # The publisher lists only the areas that have some (successful bids): a council without a row
+    # has none, so the completeness check does not expect every council.
+    lists_only_areas_with_some: bool = False
     # A regular expression matched against the titles of the ONS release calendar: the releases
     # that bring this dataset new data (the release watch polls it on those days).
     release: str | None = None

@@ -10,7 +10,8 @@ the attachment are archived; the attachment is the data page returned. Its `vers
 Each catalog series says where its values are, in `match` (all values strings):
 
 - `period`: the period the values describe, `YYYY` (required);
-- `code_column`: regex for the header of the column with the area's GSS code (required);
+- `code_column`: regex for the header of the column with the area's GSS code (required, unless the
+  file has no codes: `names_table` below);
 - `value_column`: regex for the header of the column with the value (required);
 - `sheet`: regex for the workbook sheet (default: the first sheet; ignored for a CSV attachment);
 - `name_column`: regex for the header of the column with the area's name (optional);
@@ -30,6 +31,13 @@ not a GSS code fails.
 
 UNVERIFIED: the exact sheet and column names of the IoD2019 "File 10" workbook and of the Levelling
 Up Fund spreadsheets were not checked against live downloads; the catalog mapping carries them.
+
+A file that names its areas without codes (the Levelling Up Fund rounds 1 and 2 lists, ODS
+workbooks) has `names_table` instead of `code_column`: the name of a table in `sources/names/` (see
+sources/area_names.py) that gives each name its GSS code; `name_column` is then required and finds the
+header row. A row is a bid when its value cell is not empty (rows with a name and no value are notes,
+such as the footnotes the `*` markers refer to). A name the table lacks fails, naming the name, the
+dataset and the file: the table is extended by hand, never guessed.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import httpx
 import pandas as pd
 
 from sources.archive import ArchivedPage, fetch_page
+from sources.area_names import NamesTable, NamesTableError, load_names_table
 from sources.catalog import CatalogError, DatasetSpec, SeriesSpec
 from sources.errors import PublisherFormatError
 from sources.http import HttpConfig
@@ -54,13 +63,24 @@ PUBLISHER = "govuk"
 CONTENT_PATH = "/api/content/{path}"
 ATTACHMENT_TITLE_KEY = "attachment_title"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
+SPREADSHEET_TYPES = {XLSX_TYPE: "xlsx", ODS_TYPE: "ods"}
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
-ZIP_MAGIC = b"PK\x03\x04"  # an xlsx workbook is a zip archive
+ZIP_MAGIC = b"PK\x03\x04"  # xlsx and ODS workbooks are zip archives
 HEADER_SEARCH_ROWS = 30
 GSS_CODE = re.compile(r"[EWSNK]\d{8}")
-REQUIRED_MATCH_KEYS = frozenset({"period", "code_column", "value_column"})
+REQUIRED_MATCH_KEYS = frozenset({"period", "value_column"})
 OPTIONAL_MATCH_KEYS = frozenset(
-    {"sheet", "name_column", "filter_column", "filter_value", "aggregate", "value_pattern"}
+    {
+        "code_column",
+        "names_table",
+        "sheet",
+        "name_column",
+        "filter_column",
+        "filter_value",
+        "aggregate",
+        "value_pattern",
+    }
 )
 AGGREGATES = frozenset({"single", "sum"})
 STATUS_OK = "ok"
@@ -169,25 +189,28 @@ def pick_attachment(item: dict, title_pattern: str, dataset: str) -> dict:
 
 
 def attachment_format(attachment: dict, dataset: str) -> str:
-    """`xlsx` or `csv`, from the declared content type, else from the URL's extension."""
+    """`xlsx`, `ods` or `csv`, from the declared content type, else from the URL's extension."""
     content_type = str(attachment.get("content_type") or "").split(";")[0].strip().lower()
     extension = httpx.URL(attachment["url"]).path.rsplit(".", 1)[-1].lower()
-    if content_type == XLSX_TYPE or (not content_type and extension == "xlsx"):
-        return "xlsx"
+    if content_type in SPREADSHEET_TYPES:
+        return SPREADSHEET_TYPES[content_type]
+    if not content_type and extension in SPREADSHEET_TYPES.values():
+        return extension
     if content_type in CSV_TYPES or (not content_type and extension == "csv"):
         return "csv"
     raise PublisherFormatError(
         PUBLISHER,
         dataset,
-        f"attachment {attachment.get('title')!r} is {content_type or extension!r}, not an xlsx or CSV file",
+        f"attachment {attachment.get('title')!r} is {content_type or extension!r}, "
+        "not an xlsx, ODS or CSV file",
     )
 
 
 def check_attachment(body: bytes, ext: str, dataset: str) -> None:
     if body.lstrip()[:1] == b"<":
         raise PublisherFormatError(PUBLISHER, dataset, f"the attachment is an HTML page, not the {ext} file")
-    if ext == "xlsx" and not body.startswith(ZIP_MAGIC):
-        raise PublisherFormatError(PUBLISHER, dataset, "the attachment is not an xlsx workbook")
+    if ext in SPREADSHEET_TYPES.values() and not body.startswith(ZIP_MAGIC):
+        raise PublisherFormatError(PUBLISHER, dataset, f"the attachment is not an {ext} workbook")
     if not body.strip():
         raise PublisherFormatError(PUBLISHER, dataset, "the attachment is empty")
 
@@ -209,7 +232,8 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
 
 
 class _Workbook:
-    """The sheets of an xlsx attachment (or the one table of a CSV), read once each, as text grids."""
+    """The sheets of an xlsx or ODS attachment (or the one table of a CSV), read once each, as text
+    grids."""
 
     def __init__(self, path: Path, dataset: str) -> None:
         self.path = path
@@ -260,9 +284,11 @@ def _series_records(spec: DatasetSpec, series: SeriesSpec, workbook: _Workbook) 
     match = _checked_match(spec, series)
     sheet_name, grid = workbook.sheet(match.get("sheet"))
     where = f"series {series.name}, sheet {sheet_name!r}"
-    header_row = _header_row(spec, grid, match["code_column"], where)
+    names_table = _names_table(spec, match["names_table"]) if "names_table" in match else None
+    key_column = match["name_column"] if names_table else match["code_column"]
+    header_row = _header_row(spec, grid, key_column, where)
     header = [_text(cell) for cell in grid.iloc[header_row]]
-    code_at = _column(spec, header, match["code_column"], where)
+    key_at = _column(spec, header, key_column, where)
     value_at = _column(spec, header, match["value_column"], where)
     name_at = _column(spec, header, match["name_column"], where) if "name_column" in match else None
     filter_at = _column(spec, header, match["filter_column"], where) if "filter_column" in match else None
@@ -272,14 +298,18 @@ def _series_records(spec: DatasetSpec, series: SeriesSpec, workbook: _Workbook) 
     names: dict[str, str] = {}
     table_rows = 0
     for row in grid.iloc[header_row + 1 :].itertuples(index=False):
-        code = _text(row[code_at])
+        key = _text(row[key_at])
+        if names_table:
+            code = _bidder_code(spec, names_table, key, _text(row[value_at]), where, workbook.path)
+        else:
+            code = key
+            if code and not GSS_CODE.fullmatch(code):
+                raise PublisherFormatError(
+                    PUBLISHER, spec.id, f"{where}: {code!r} in {header[key_at]!r} is not a GSS code"
+                )
         if not code:
             continue
         table_rows += 1
-        if not GSS_CODE.fullmatch(code):
-            raise PublisherFormatError(
-                PUBLISHER, spec.id, f"{where}: {code!r} in {header[code_at]!r} is not a GSS code"
-            )
         if filter_at is not None and not re.fullmatch(match["filter_value"], _text(row[filter_at]), re.I):
             continue
         values.setdefault(code, []).append(
@@ -312,6 +342,34 @@ def _series_records(spec: DatasetSpec, series: SeriesSpec, workbook: _Workbook) 
     return records
 
 
+def _names_table(spec: DatasetSpec, table: str) -> NamesTable:
+    try:
+        return load_names_table(table)
+    except NamesTableError as error:
+        raise CatalogError(f"dataset {spec.id}: {error}") from None
+
+
+def _bidder_code(
+    spec: DatasetSpec, table: NamesTable, name: str, value: str, where: str, path: Path
+) -> str | None:
+    """The GSS code of the row's named area; None for a row that is not a bid (no value)."""
+    if not value:
+        return None
+    if not name:
+        raise PublisherFormatError(
+            PUBLISHER, spec.id, f"{where} of {path}: a value of {value!r} with no name beside it"
+        )
+    code = table.code_for(name)
+    if code is None:
+        raise PublisherFormatError(
+            PUBLISHER,
+            spec.id,
+            f"{spec.title}: the name {name!r} ({where} of {path}) is not in the names table "
+            f"{table.path.name}; add it there with its GSS code, or the area it is credited to and why",
+        )
+    return code
+
+
 def _checked_match(spec: DatasetSpec, series: SeriesSpec) -> dict[str, str]:
     match = series.match
     missing = REQUIRED_MATCH_KEYS - set(match)
@@ -321,6 +379,10 @@ def _checked_match(spec: DatasetSpec, series: SeriesSpec) -> dict[str, str]:
         problems.append(f"lacks {', '.join(sorted(missing))}")
     if unknown:
         problems.append(f"has unknown key(s) {', '.join(sorted(unknown))}")
+    if ("code_column" in match) == ("names_table" in match):
+        problems.append("needs code_column or names_table, not both")
+    if "names_table" in match and "name_column" not in match:
+        problems.append("needs name_column with names_table")
     if ("filter_column" in match) != ("filter_value" in match):
         problems.append("needs filter_column and filter_value together")
     if match.get("aggregate", "single") not in AGGREGATES:
@@ -332,15 +394,15 @@ def _checked_match(spec: DatasetSpec, series: SeriesSpec) -> dict[str, str]:
     return match
 
 
-def _header_row(spec: DatasetSpec, grid: pd.DataFrame, code_pattern: str, where: str) -> int:
+def _header_row(spec: DatasetSpec, grid: pd.DataFrame, key_pattern: str, where: str) -> int:
     for index in range(min(HEADER_SEARCH_ROWS, len(grid))):
-        if any(re.fullmatch(code_pattern, _text(cell), re.I) for cell in grid.iloc[index]):
+        if any(re.fullmatch(key_pattern, _text(cell), re.I) for cell in grid.iloc[index]):
             return index
     top = [_text(cell) for cell in grid.iloc[0]] if len(grid) else []
     raise PublisherFormatError(
         PUBLISHER,
         spec.id,
-        f"{where}: no header cell matches /{code_pattern}/ in the top {HEADER_SEARCH_ROWS} rows; "
+        f"{where}: no header cell matches /{key_pattern}/ in the top {HEADER_SEARCH_ROWS} rows; "
         f"the first row is: {', '.join(repr(t) for t in top if t) or 'empty'}",
     )
 

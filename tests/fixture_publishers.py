@@ -14,6 +14,7 @@ its snapshot. Tests that change what the publishers serve build their own wareho
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -28,9 +29,22 @@ from pytest_httpserver import HTTPServer
 from flows import steps
 from flows.settings import Settings
 from sources import ons_api
+from sources.catalog import default_catalog
+from sources.replay import els as els_replay
 from sources.replay import ons_datasets as ons_replay
-from sources.replay.govuk import IMD_COLUMNS, LUF_BID_COLUMNS, deterministic_xlsx
+from sources.replay.govuk import (
+    IMD_2025_COLUMNS,
+    IMD_COLUMNS,
+    LUF_BID_COLUMNS,
+    LUF_R1_COLUMNS,
+    LUF_R2_COLUMNS,
+    ODS_TYPE,
+    deterministic_ods,
+    deterministic_xlsx,
+)
+from sources.replay.server import containment
 from tests.conftest import FIXTURES, NomisFixtureServer, publish
+from warehouse.geography import load_area_file
 from warehouse.query import run_query
 
 INDICATOR_FIXTURES = FIXTURES / "indicators"
@@ -84,6 +98,15 @@ LUF_PAGE = "government/publications/levelling-up-fund-round-3-successful-bids"
 LUF_FILE = f"{UPLOADS}/1150001/Levelling_Up_Fund_successful_bids_rounds_1_to_3.xlsx"
 PRIORITY_PAGE = "government/publications/levelling-up-fund-round-2-updates-to-the-index-of-priority-places"
 PRIORITY_FILE = f"{UPLOADS}/1062538/LUF_round_2_priority_category.csv"
+IOD2025_PAGE = "government/statistics/english-indices-of-deprivation-2025"
+IOD2025_FILE = (
+    "/media/6917412ebc34c86ce4e6e7fc/"
+    "File_10_-_IoD2025_Local_Authority_District_Summaries__lower-tier__v2.xlsx"
+)
+LUF_R1_PAGE = "government/publications/levelling-up-fund-first-round-successful-bidders"
+LUF_R1_FILE = "/media/61967c148fa8f50379269cc9/LUF_bidders_list.ods"
+LUF_R2_PAGE = "government/publications/levelling-up-fund-round-2-successful-bidders"
+LUF_R2_FILE = "/media/646b87038a7184000cae4ef2/LUF_R2_list_of_successful_bids.ods"
 ALL_DATASETS = (
     *NOMIS_SOURCES,
     *ONS_API_DATASETS,
@@ -94,6 +117,10 @@ ALL_DATASETS = (
     "imd_2019_lad",
     "luf_allocations",
     "luf_priority_category",
+    "imd_2025_lad",
+    "luf_round1_bids",
+    "luf_round2_bids",
+    *(d for d, spec in default_catalog().datasets.items() if spec.publisher == "els"),
 )
 
 # IoD2019 File 10, sheet "IMD": rank of average score (1 = most deprived) for the WMCA councils.
@@ -119,6 +146,63 @@ LUF_BIDS = (
     ("Round 1", "E08000031", "Wolverhampton", "Bid Wo1", 20_000_000),
     ("Round 2", "E08000031", "Wolverhampton", "Bid Wo2", 15_000_000),
 )
+
+
+# IoD 2025 File 10 v2, sheet "IMD": the real ranks of average score (of 296) of the WMCA councils.
+IMD_2025_RANKS = {
+    "E08000025": ("Birmingham", 5),
+    "E08000026": ("Coventry", 57),
+    "E08000027": ("Dudley", 103),
+    "E08000028": ("Sandwell", 19),
+    "E08000029": ("Solihull", 173),
+    "E08000030": ("Walsall", 28),
+    "E08000031": ("Wolverhampton", 23),
+}
+# Levelling Up Fund round 1 (area names) and round 2 (legal names, a `*` marker, a footnote row):
+# (name, bid, amount). The same council's bids are summed; the combined authority's is no council's.
+LUF_R1_LIST = (
+    ("Birmingham", "Bid B1", 20_000_000),
+    ("Sandwell", "Bid S1", 10_000_000),
+    ("Wolverhampton", "Bid Wo1a", 12_000_000),
+    ("Wolverhampton", "Bid Wo1b", 8_000_000),
+    ("West Midlands Combined Authority", "Bid CA1", 30_000_000),
+)
+LUF_R2_LIST = (
+    ("Birmingham City Council", "Bid B2", 19_500_000),
+    ("Coventry City Council*", "Bid C2", "£12,000,000"),
+    ("Walsall Metropolitan Borough Council", "Bid Wa2", 11_400_000),
+    ("City of Wolverhampton Council", "Bid Wo2", 15_000_000),
+)
+
+
+def iod2025_workbook() -> bytes:
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    sheet = workbook.create_sheet("IMD")
+    sheet.append(IMD_2025_COLUMNS)
+    for code, (name, rank) in IMD_2025_RANKS.items():
+        sheet.append([code, name, 30_000 - 60 * rank, rank, 45 - rank / 10, rank, 0.2, rank])
+    return deterministic_xlsx(workbook)
+
+
+def luf_round_ods(columns: tuple[str, ...], bids: tuple[tuple[str, str, object], ...]) -> bytes:
+    """The ODS layout of the round 1 and 2 lists: row 0 blank, spacer columns A and C."""
+    rows: list[list[object]] = [[], [None, columns[0], None, *columns[1:]]]
+    rows += [[None, name, None, bid, amount, "England"][: len(columns) + 2] for name, bid, amount in bids]
+    rows += [[], [None, "* Bid submitted jointly"]]
+    return deterministic_ods({"Sheet1": rows})
+
+
+def content_item(base: str, page: str, title: str, path: str, kind: str) -> str:
+    attachment = {"title": title, "url": base + path, "content_type": kind}
+    item = {
+        "base_path": f"/{page}",
+        "first_published_at": "2023-01-19T17:00:00.000+00:00",
+        "public_updated_at": "2023-05-22T15:00:00.000+01:00",
+        "title": title,
+        "details": {"attachments": [attachment]},
+    }
+    return json.dumps(item)
 
 
 # PAYE RTI (sheets 7/8, 11/12, 15/16 of the reference tables): payrolled employees and median monthly
@@ -325,6 +409,39 @@ class PublisherFixtureServer:
                 text, content_type="application/json"
             )
             self.server.expect_request(attachment).respond_with_data(body, content_type=kind)
+        for page, title, path, body, kind in (
+            (
+                IOD2025_PAGE,
+                "File 10: local authority district summaries v2",
+                IOD2025_FILE,
+                iod2025_workbook(),
+                XLSX_TYPE,
+            ),
+            (
+                LUF_R1_PAGE,
+                "LUF successful bidders",
+                LUF_R1_FILE,
+                luf_round_ods(LUF_R1_COLUMNS, LUF_R1_LIST),
+                ODS_TYPE,
+            ),
+            (
+                LUF_R2_PAGE,
+                "LUF round 2 successful bids",
+                LUF_R2_FILE,
+                luf_round_ods(LUF_R2_COLUMNS, LUF_R2_LIST),
+                ODS_TYPE,
+            ),
+        ):
+            self.server.expect_request(f"/api/content/{page}").respond_with_data(
+                content_item(self.url, page, title, path, kind), content_type="application/json"
+            )
+            self.server.expect_request(path).respond_with_data(body, content_type=kind)
+
+    def serve_els(self) -> None:
+        """Every ONS Explore Local Statistics file of the catalog, as the demo's emulation writes
+        them for the West Midlands area set (its values are checked in test_indicator_values)."""
+        for path, body, kind in els_files():
+            self.server.expect_request(path).respond_with_data(body, content_type=kind)
 
     def serve_everything(self) -> None:
         for source_id in NOMIS_SOURCES.values():
@@ -335,6 +452,28 @@ class PublisherFixtureServer:
         self.serve_demography()
         self.serve_house_prices()
         self.serve_govuk()
+        self.serve_els()
+
+
+# The day the ELS files are written for: fixed, so the fixture's periods never move.
+ELS_TODAY = dt.date(2026, 11, 1)
+
+
+def els_files() -> list[tuple[str, bytes, str]]:
+    """(path, body, content type) of every ELS file, as served under `/els`."""
+    areas = load_area_file("west-midlands", None)
+    names = {area.code: area.name for area in areas.areas}
+    members = {area.code: area.members for area in areas.areas if area.members}
+    members = {**members, **containment(areas)}
+    files = []
+    for spec in default_catalog().datasets.values():
+        if spec.publisher != "els":
+            continue
+        for ext in ("csv", "json"):
+            path = f"/els/{spec.source_id}/{spec.source_id}.{ext}"
+            reply = els_replay.route(path, {}, today=ELS_TODAY, names=names, members=members)
+            files.append((path, reply.body, reply.content_type))
+    return files
 
 
 @contextmanager
@@ -361,6 +500,7 @@ def settings_for(data_dir: Path, base_url: str, area: str = "west-midlands") -> 
         for name in ("NOMIS_URL", "ONS_WEB_URL", "LANDREGISTRY_URL", "GOVUK_URL"):
             patch.setenv(f"EIM_{name}", base_url)
         patch.setenv("EIM_ONS_API_URL", f"{base_url}/v1")
+        patch.setenv("EIM_ELS_URL", f"{base_url}/els")
         patch.setenv("EIM_HTTP_RETRIES", "2")
         patch.setenv("EIM_HTTP_TIMEOUT", "5")
         patch.setenv("EIM_HTTP_RETRY_BUDGET", "2")

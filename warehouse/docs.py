@@ -34,7 +34,15 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Raw data and provenance",
         "What was fetched, when and from where, and every value as each vintage stated it. "
         "A revised value is a new `observation` row beside the old one.",
-        ("vintage", "fetch_log", "observation", "dataset_run", "warehouse_meta", "schema_migration"),
+        (
+            "vintage",
+            "fetch_log",
+            "observation",
+            "series_metadata",
+            "dataset_run",
+            "warehouse_meta",
+            "schema_migration",
+        ),
     ),
     (
         "Data quality",

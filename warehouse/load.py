@@ -156,8 +156,11 @@ def load_vintage(
     observations: pd.DataFrame,
     release_date: dt.date | None = None,
     version: str | None = None,
+    series_metadata: Sequence[dict] = (),
 ) -> LoadResult:
-    """Store one vintage in a single transaction: all of it, or nothing."""
+    """Store one vintage in a single transaction: all of it, or nothing. `series_metadata`: what
+    the publisher says of each series in this vintage (`series_metadata` table columns but the
+    vintage id), where it says anything."""
     vintage_id = vintage_id_for(dataset, [r["sha256"] for r in fetch_records])
     if set(observations["dataset"].unique()) - {dataset}:
         raise ValueError(f"observations for {dataset} contain rows of another dataset")
@@ -197,11 +200,31 @@ def load_vintage(
         finally:
             con.unregister("staged_observation")
         con.execute(SET_ROWS_NEW, [rows_new, vintage_id])
+        db.insert_rows(
+            con, "series_metadata", [_metadata_row(vintage_id, dataset, m) for m in series_metadata]
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return LoadResult(dataset, vintage_id, len(observations), rows_new, unchanged=False)
+
+
+SERIES_METADATA_COLUMNS = (
+    "series",
+    "label",
+    "subtitle",
+    "decimal_places",
+    "source_org",
+    "source_url",
+    "source_date",
+    "caveats",
+    "experimental",
+)
+
+
+def _metadata_row(vintage_id: str, dataset: str, described: dict) -> list:
+    return [vintage_id, dataset, *(described.get(column) for column in SERIES_METADATA_COLUMNS)]
 
 
 def record_run(

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
 import duckdb
@@ -191,16 +192,21 @@ COMPLETENESS = query("quality/completeness")
 
 
 def check_completeness(
-    con: duckdb.DuckDBPyConnection, datasets: list[str], focus_codes: list[str]
+    con: duckdb.DuckDBPyConnection,
+    datasets: list[str],
+    focus_codes: list[str],
+    lists_only_areas_with_some: Collection[str] = (),
 ) -> list[CheckResult]:
     """Each series that covers the focus councils has every one of them in the dataset's latest period.
 
     Datasets where the publisher lists only the areas that have some (the registry's
-    `absent_numerator_is_zero`, e.g. Levelling Up Fund allocations) are not expected to be complete.
+    `absent_numerator_is_zero`, e.g. Levelling Up Fund allocations, or those the caller names from
+    the catalog's `lists_only_areas_with_some`: the bid lists of rounds 1 and 2) are not expected to
+    be complete.
     """
     if not focus_codes:
         return [CheckResult(d, "completeness", "info", True, "no focus codes given") for d in datasets]
-    exempt = _absent_means_none(con)
+    exempt = sorted({*_absent_means_none(con), *lists_only_areas_with_some})
     rows = _rows(con, COMPLETENESS, [focus_codes, exempt, focus_codes])
     found = _by_dataset(rows)
     results = []
@@ -453,12 +459,15 @@ def run_checks(
     focus_codes: list[str],
     cadence: dict[str, str],
     *,
+    lists_only_areas_with_some: Collection[str] = (),
     now: dt.datetime | None = None,
 ) -> list[CheckResult]:
     """Check the current observations of `datasets`, store the results under one run id, return them.
 
     `focus_codes` are the codes every council-level series must cover (the focus area's members);
-    `cadence` maps a dataset to monthly / quarterly / annual (the catalog's cadence).
+    `cadence` maps a dataset to monthly / quarterly / annual (the catalog's cadence);
+    `lists_only_areas_with_some` names the datasets whose publisher lists only the areas that have
+    some (the catalog's flag), which the completeness check does not expect to cover every council.
     Needs a read-write connection with the schema migrated (`warehouse.db.connect`).
     """
     datasets = list(dict.fromkeys(datasets))
@@ -467,7 +476,7 @@ def run_checks(
         results = [
             *check_required_columns(con, datasets),
             *check_missing_values(con, datasets),
-            *check_completeness(con, datasets, list(focus_codes)),
+            *check_completeness(con, datasets, list(focus_codes), lists_only_areas_with_some),
             *check_ranges(con, datasets),
             *check_continuity(con, datasets, cadence),
             *check_jumps(con, datasets),

@@ -15,6 +15,11 @@ from warehouse import db
 REGISTRY = resources.files("warehouse") / "indicators.yaml"
 CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 SECTIONS = ("labour_market", "pay", "business", "output", "prices", "levelling_up")
+# The units of an indicator, as sources.catalog names a series' (a test holds the two lists equal):
+# `rate` is per some population (the title says which), `gbp_million` a total in millions of pounds.
+Unit = Literal[
+    "count", "percent", "gbp", "gbp_million", "index", "ratio", "rate", "rank", "score", "years", "minutes"
+]
 Level = Literal["council", "combined_authority", "lep_area", "region", "country", "uk"]
 
 
@@ -37,7 +42,7 @@ class Indicator(BaseModel):
     phrase: str
     section: Literal[SECTIONS]  # type: ignore[valid-type]
     core: bool = False
-    unit: Literal["count", "percent", "gbp", "index", "ratio", "rank", "score"]
+    unit: Unit
     polarity: Literal["higher_is_better", "lower_is_better", "neutral"]
     decimals: int = Field(ge=0, le=4)
     cadence: Literal["monthly", "quarterly", "annual"]
@@ -63,6 +68,10 @@ class Indicator(BaseModel):
     ranked: bool | None = None
     # The month a year of the indicator starts: 4 for April-to-March years.
     year_starts: int = Field(default=1, ge=1, le=12)
+    # How many years one period spans: 3 for a three-year pool (healthy life expectancy).
+    years: int = Field(default=1, ge=1, le=10)
+    # The Levelling Up White Paper mission (1-12) the indicator measures, if any.
+    mission: int | None = Field(default=None, ge=1, le=12)
     # Why the publisher's figure for a composite area may legitimately differ from the sum (or
     # ratio of sums) of its members: the totals check then skips the indicator and says why.
     totals_differ: str | None = None
@@ -156,6 +165,8 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
             ind.is_ranked,
             ind.year_starts,
             ind.totals_differ,
+            ind.years,
+            ind.mission,
         ]
         for ind in registry.values()
     ]

@@ -126,6 +126,10 @@ def clear_leader(figures: list[Figure], measure: str) -> Figure | None:
     return leader
 
 
+# DfE's academic years start in August (further education) or September (schools).
+ACADEMIC_YEAR_STARTS = (8, 9)
+
+
 def period_label(figure: Figure, *, article: bool = True) -> str:
     """A figure's period as its publisher defines it: 'the 12 months to June 2026' for a rolling
     Annual Population Survey year, 'April 2025 to March 2026' for an April-to-March year."""
@@ -141,9 +145,18 @@ def indicator_period_label(indicator: IndicatorMeta, period: str, *, article: bo
     label = fmt.period_label(period)
     if indicator.cadence == "quarterly":
         return f"{'the ' if article else ''}12 months to {label}"
-    if indicator.cadence == "annual" and indicator.year_starts != 1 and period.isdigit():
-        start = int(period)
-        first = fmt.MONTHS[indicator.year_starts - 1]
-        last = fmt.MONTHS[indicator.year_starts - 2]
-        return f"{first} {start} to {last} {start + 1}"
+    if indicator.cadence == "annual" and period.isdigit():
+        return years_label(int(period), indicator.year_starts, indicator.years, article=article)
     return label
+
+
+def years_label(start: int, year_starts: int, years: int, *, article: bool = True) -> str:
+    """A period of `years` years from `year_starts` of `start`, as its publishers name it: '2023';
+    'the 2024/25 academic year' (from August or September); 'April 2024 to March 2025'; a pool of
+    three years '2022 to 2024' or 'April 2020 to March 2023'."""
+    end = start + years - (1 if year_starts == 1 else 0)
+    if year_starts == 1:
+        return str(start) if years == 1 else f"{start} to {end}"
+    if year_starts in ACADEMIC_YEAR_STARTS and years == 1:
+        return f"{'the ' if article else ''}{start}/{str(start + 1)[2:]} academic year"
+    return f"{fmt.MONTHS[year_starts - 1]} {start} to {fmt.MONTHS[year_starts - 2]} {end}"

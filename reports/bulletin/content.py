@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.bulletin import compare, narrative
+from reports.bulletin import compare, narrative, scorecard
 from reports.bulletin import format as fmt
 from reports.bulletin.charts import NARROW_WIDTH_PX, ChartSpec, RenderedChart, render_chart
 from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, Figure, IndicatorMeta
@@ -81,6 +81,7 @@ PUBLISHER_NAMES = {
     "ons_datasets": "ONS",
     "landregistry": "HM Land Registry",
     "govuk": "GOV.UK",
+    "els": "ONS Explore Local Statistics",
 }
 # What each section charts: (indicator, chart kind, which areas). An "index" is a line chart of
 # each area's series relative to its own February 2020 (= 100), the pre-pandemic baseline; a
@@ -94,7 +95,6 @@ SECTION_CHARTS = {
     "business": [("business_births", "pair", "business_deaths")],
     "output": [("gdp_per_head", "bar", "regions")],
     "prices": [("cpi_annual_rate", "line", "uk")],
-    "levelling_up": [("luf_allocation_per_head", "bar", "councils")],
 }
 # The headline dashboard, by topic: (indicator, the row's short name). The figure shown is the focus
 # area's, else its region's (GDP per head, job adverts), else the UK's (inflation).
@@ -123,7 +123,6 @@ DASHBOARD = {
         ("average_house_price", "Average house price"),
         ("house_price_annual_change", "House prices, annual change"),
     ),
-    "levelling_up": (("life_satisfaction", "Life satisfaction, out of 10"),),
 }
 
 
@@ -146,7 +145,7 @@ LEAD_INDICATOR = {
 # Indicators with a table in the annex: those that exist for councils or the focus area.
 TABLE_LEVELS = {"council", "combined_authority"}
 # The one-off reference figures are in the Levelling Up Fund table, not a table of their own.
-REFERENCE_ONLY = ("luf_priority_category", "imd_rank")
+REFERENCE_ONLY = ("luf_priority_category", "imd_rank", "imd_2025_rank")
 COMPUTED_MARK = "†"
 COMPUTED_NOTE = f"{COMPUTED_MARK} Calculated by this monitor from its councils' figures."
 
@@ -175,6 +174,12 @@ class Table:
     columns: list[str]
     rows: list[dict]
     notes: list[str] = field(default_factory=list)
+    # How the HTML sets it: "words" for cells of text, left-aligned; "stack" for one block per row
+    # on a phone (a table too wide to scroll through).
+    css_class: str = ""
+    # The PDF's column widths in per cent of the page, where the default (the first two columns
+    # wide, the rest shared) does not suit: tables of words.
+    pdf_widths: tuple[float, ...] | None = None
 
     @property
     def body_rows(self) -> list[dict]:
@@ -708,42 +713,127 @@ def _line_title(indicator: IndicatorMeta, focus: AreaMeta, latest: dict, edition
     return f"{whose} {indicator.phrase} is {side} the UK's"
 
 
-def _levelling_up_metrics(ledger: Ledger, edition: EditionData) -> Table | None:
-    """The White Paper mission metrics the warehouse has: the focus area (or its region) and the UK."""
+def _scorecard(ledger: Ledger, edition: EditionData) -> Table:
+    """One row per White Paper mission: its headline metric for the focus area (or its region)
+    against the UK (or England), the gap, its trend since the White Paper and the rank."""
     rows = []
-    for indicator_id, mission in (
-        ("median_pay_residence", "Mission 1: pay"),
-        ("employment_rate", "Mission 1: employment"),
-        ("gdp_per_head", "Mission 1: productivity (GDP per head)"),
-        ("life_satisfaction", "Mission 8: well-being"),
-    ):
-        figure = edition.figure(indicator_id, edition.focus.code) or edition.figure(
-            indicator_id, edition.region.code
-        )
+    for number, (name, indicator_id, short) in scorecard.MISSIONS.items():
+        indicator = edition.indicators.get(indicator_id) if indicator_id else None
+        figure = scorecard.shown_figure(edition, indicator_id) if indicator else None
+        heading = f"{number}. {name}"
         if figure is None:
+            why = scorecard.NO_METRIC.get(number, "no figure for the area or its region in this edition")
+            rows.append({"area": heading, "focus": False, "cells": [why, "", "", "", "", ""]})
             continue
-        uk = figure.uk_value
         rows.append(
-            {
-                "area": mission,
-                "focus": False,
-                "cells": [
-                    figure.area.label,
-                    compare.period_label(figure, article=False),
-                    _value_cell(ledger, figure),
-                    ledger.other(figure, "uk_value", uk) if uk is not None else fmt.MISSING,
-                    {True: "yes", False: "no"}.get(figure.significant_gap_uk, "no interval"),
-                ],
-            }
+            {"area": heading, "focus": False, "cells": _mission_cells(ledger, edition, figure, short)}
         )
-    if not rows:
-        return None
     return Table(
-        id="table-levelling-up-missions",
-        caption="Levelling Up White Paper mission metrics against the UK",
-        columns=["Metric", "Area", "Period", "Value", "UK", "Gap significant?"],
+        id="table-levelling-up-scorecard",
+        caption=f"Levelling Up scorecard: the {edition.focus.label} against the UK, mission by mission",
+        columns=[
+            "Mission",
+            "Headline metric",
+            edition.focus.label,
+            "UK",
+            "Gap",
+            "Since the White Paper",
+            "Rank",
+        ],
         rows=rows,
+        css_class="stack words",
+        pdf_widths=(12, 22, 8, 8, 11, 24, 15),
+        notes=[
+            "‡ England's: no UK figure is published. Since the White Paper: against the last period "
+            "ended before February 2022, tested only where every estimate has an interval. Rank: "
+            "among the combined authorities, or the regions."
+        ],
     )
+
+
+def _mission_cells(
+    ledger: Ledger, edition: EditionData, figure: Figure, name: str | None = None
+) -> list[str]:
+    indicator = figure.indicator
+    trend = scorecard.gap_trend(edition, figure)
+
+    def quote(measure: str, raw: float) -> str:
+        return ledger.signed(figure, measure, raw)
+
+    metric = f"{name or indicator.title}, {compare.period_label(figure, article=False)}"
+    if figure.area.code != edition.focus.code:
+        metric += " (region)" if figure.area.code == edition.region.code else f" ({figure.area.label})"
+    comparator = scorecard.comparator_of(edition, figure)
+    if comparator is None:
+        versus = fmt.MISSING
+    elif comparator.code == edition.uk.code:
+        versus = ledger.other(figure, "uk_value", figure.uk_value)
+    else:
+        versus = ledger.other(figure, "england_value", figure.england_value) + " ‡"
+    rank = compare.rank(edition, figure)
+    return [
+        metric,
+        _value_cell(ledger, figure),
+        versus,
+        scorecard.gap_words(trend, indicator, quote) if trend else "",
+        scorecard.trend_words(trend, indicator, quote) if trend else "",
+        _rank_cell(ledger, figure, rank),
+    ]
+
+
+def _rank_cell(ledger: Ledger, figure: Figure, rank: compare.Rank | None) -> str:
+    """'2nd highest of 8' among combined authorities (the column says so), '… of 12 regions'."""
+    if rank is None:
+        return ""
+    text = ledger.rank(figure, rank, short=True)
+    return text if figure.area.level == "combined_authority" else f"{text} regions"
+
+
+def _mission_metrics(ledger: Ledger, edition: EditionData) -> list[Table]:
+    """Every mission metric of the registry, mission by mission, for the annex: two tables, missions
+    1 to 6 and 7 to 12, so that each fits one page of the PDF."""
+    tables = []
+    for first, last, table_id in (
+        (1, 6, "table-levelling-up-missions"),
+        (7, 12, "table-levelling-up-missions-7-12"),
+    ):
+        rows = []
+        for indicator in sorted(
+            (i for i in edition.indicators.values() if i.mission and first <= i.mission <= last),
+            key=lambda i: (i.mission, i.title),
+        ):
+            figure = scorecard.shown_figure(edition, indicator.id)
+            heading = f"{indicator.mission}. {scorecard.MISSIONS[indicator.mission][0]}"
+            if figure is None:
+                cells = [indicator.title, fmt.MISSING, *[""] * 6]
+            else:
+                _, *compared = _mission_cells(ledger, edition, figure)
+                period = compare.period_label(figure, article=False)
+                cells = [indicator.title, figure.area.label, period, *compared]
+            rows.append({"area": heading, "focus": False, "cells": cells})
+        if rows:
+            tables.append(
+                Table(
+                    id=table_id,
+                    caption=f"Every Levelling Up mission metric against the UK: missions {first} to {last}",
+                    columns=[
+                        "Mission",
+                        "Metric",
+                        "Area",
+                        "Period",
+                        "Value",
+                        "UK",
+                        "Gap",
+                        "Since the White Paper",
+                        "Rank",
+                    ],
+                    rows=rows,
+                    notes=["‡ England's: no UK figure is published."],
+                    css_class="words",
+                    pdf_widths=(10, 19, 8, 9, 9, 9, 9, 15, 12),
+                )
+            )
+    return tables
 
 
 def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
@@ -752,7 +842,8 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
         money = edition.figure("luf_allocation_per_head", area.code)
         category = edition.figure("luf_priority_category", area.code)
         imd = edition.figure("imd_rank", area.code)
-        if money is None and category is None and imd is None:
+        imd_2025 = edition.figure("imd_2025_rank", area.code)
+        if money is None and category is None and imd is None and imd_2025 is None:
             continue
         rows.append(
             {
@@ -761,6 +852,7 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
                 "cells": [
                     ledger.value(category) if category else fmt.MISSING,
                     ledger.value(imd) if imd else fmt.MISSING,
+                    ledger.value(imd_2025) if imd_2025 else fmt.MISSING,
                     ledger.value(money) if money else fmt.MISSING,
                 ],
             }
@@ -770,13 +862,15 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
     return Table(
         id="table-levelling-up-fund",
         caption="Levelling Up Fund allocation per head against need, by council (reference figures)",
-        columns=["Council", "Priority category", "IMD 2019 rank", "Allocation per head"],
+        columns=["Council", "Priority category", "IMD 2019 rank", "IMD 2025 rank", "Allocation per head"],
         rows=rows,
         notes=[
             "Priority category: the Levelling Up Fund's own measure of need, 1 being the most in need. "
             "IMD 2019 rank: the council's rank of average score in the English Indices of Deprivation "
             "2019, 1 being the most deprived of 317. Allocation per head: rounds 1 to 3 of the Fund, "
-            "per resident."
+            "per resident. IMD 2025 rank: the same among the 296 councils of 2024 (File 10, version 2). "
+            "Ranks are relative and the two indices' methods and council boundaries differ, so a "
+            "change of rank is not a measured change in deprivation (MHCLG's caveat).",
         ],
     )
 
@@ -882,7 +976,7 @@ def build_content(
                 charts.append(chart)
         lead = LEAD_INDICATOR.get(section_id)
         if section_id == "levelling_up":
-            table = _funding_table(ledger, edition)
+            table = _scorecard(ledger, edition)
         else:
             table = (
                 _lead_table(ledger, edition, edition.indicators[lead]) if lead in edition.indicators else None
@@ -896,8 +990,9 @@ def build_content(
             and indicator.id not in REFERENCE_ONLY
             and (table := _table(ledger, edition, indicator)) is not None
         ]
-        if section_id == "levelling_up" and (missions := _levelling_up_metrics(ledger, edition)):
-            tables.insert(0, missions)
+        if section_id == "levelling_up":
+            funding = _funding_table(ledger, edition)
+            tables[:0] = [*_mission_metrics(ledger, edition), *([funding] if funding else [])]
         if tables:
             annex.append(AnnexGroup(heading, tables))
     return Content(

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.db import WarehouseError, query
+from warehouse.levelling_up import LevellingUpFunding, funding_against_need
 
 SECTIONS = (
     ("labour_market", "Labour market"),
@@ -54,6 +55,8 @@ class IndicatorMeta:
     survey: bool
     ranked: bool
     year_starts: int
+    years: int  # how many years one period spans (3: a three-year pool)
+    mission: int | None  # the Levelling Up mission it measures
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -103,6 +106,17 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class SeriesPoint:
+    """One period of an indicator for one area, with its 95% interval where published."""
+
+    period: str
+    period_date: dt.date
+    value: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
 class SourceVintage:
     dataset: str
     publisher: str
@@ -144,6 +158,10 @@ class EditionData:
     series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]]
     sources: dict[str, SourceVintage]
     revisions: list[Revision] = field(default_factory=list)
+    # The mission indicators' whole series for the focus area, region, England and the UK.
+    mission_series: dict[tuple[str, str], list[SeriesPoint]] = field(default_factory=dict)
+    # Levelling Up Fund per head by priority category, for England's councils and the focus area's.
+    funding: LevellingUpFunding | None = None
 
     def figure(self, indicator: str, area: str) -> Figure | None:
         figure = self.figures.get((indicator, area))
@@ -158,6 +176,7 @@ class EditionData:
 
 
 REGISTRY = query("edition/registry")
+MISSION_SERIES = query("edition/mission_series")
 FIGURES = query("edition/figures")
 SERIES = query("edition/series")
 SOURCES = query("edition/sources")
@@ -243,6 +262,10 @@ def read_edition(
     series: dict[tuple[str, str], list[tuple[str, dt.date, float | None]]] = {}
     for indicator, area, p, period_date, value in con.execute(SERIES, [shown, CHART_START, as_of]).fetchall():
         series.setdefault((indicator, area), []).append((p, period_date, value))
+    comparators = [roles[role] for role in ("focus", "region", "england", "uk") if roles.get(role)]
+    mission_series: dict[tuple[str, str], list[SeriesPoint]] = {}
+    for indicator, area, *point in con.execute(MISSION_SERIES, [comparators, as_of]).fetchall():
+        mission_series.setdefault((indicator, area), []).append(SeriesPoint(*map(_none_if_nan, point)))
     sources = {row[0]: SourceVintage(*row) for row in con.execute(SOURCES).fetchall()}
     revisions = []
     if revisions_since is not None:
@@ -269,6 +292,8 @@ def read_edition(
         indicators=indicators,
         figures=figures,
         series=series,
+        mission_series=mission_series,
+        funding=funding_against_need(con),
         sources=sources,
         revisions=revisions,
     )

@@ -29,7 +29,15 @@ def value(value: float | None, unit: str, decimals: int) -> str:
         return f"{number(value, decimals)}%"
     if unit == "gbp":
         return f"£{number(value, decimals)}"
+    if unit == "gbp_million":
+        return f"£{number(value, decimals)}m"
+    if unit in UNIT_WORDS:
+        return f"{number(value, decimals)} {UNIT_WORDS[unit]}"
     return number(value, decimals)
+
+
+# Units written after the number ("58.2 years"); rates per population carry their base in the title.
+UNIT_WORDS = {"years": "years", "minutes": "min"}
 
 
 def change(delta: float | None, unit: str, decimals: int) -> str:
@@ -38,7 +46,9 @@ def change(delta: float | None, unit: str, decimals: int) -> str:
         return MISSING
     r = rounded(delta, decimals)
     sign = "+" if r > 0 else "−" if r < 0 else ""
-    magnitude = value(float(abs(r)), "gbp" if unit == "gbp" else "count", decimals)
+    magnitude = value(
+        float(abs(r)), unit if unit in ("gbp", "gbp_million", *UNIT_WORDS) else "count", decimals
+    )
     return f"{sign}{magnitude}{' pp' if unit == 'percent' else ''}"
 
 

@@ -9,11 +9,12 @@ quotes comes through the ledger, so it is in the edition's JSON sidecar.
 
 from __future__ import annotations
 
-from reports.bulletin import compare
+from reports.bulletin import compare, scorecard
 from reports.bulletin import format as fmt
 from reports.bulletin.compare import period_label
 from reports.bulletin.edition import EditionData, Figure
 from reports.bulletin.quotes import Ledger
+from warehouse.levelling_up import FundingGroup
 
 # Indicators whose newest month is a flash estimate, revised at the publisher's next release.
 FLASH_ESTIMATES = frozenset({"payrolled_employees", "median_monthly_pay"})
@@ -333,7 +334,7 @@ def section_reading(ledger: Ledger, edition: EditionData, section: str) -> list[
             or sentence(ledger, edition, "house_price_annual_change", region, with_year=False),
         ],
         "levelling_up": [
-            sentence(ledger, edition, "life_satisfaction"),
+            mission_tally(ledger, edition),
             funding_and_need(ledger, edition),
         ],
     }
@@ -350,36 +351,76 @@ def _ranked(ledger: Ledger, edition: EditionData, indicator: str, area: str) -> 
     return f"{where[0].upper()}{where[1:]}'s {phrase(figure)} was the {ledger.rank(figure, rank)}."
 
 
-def funding_and_need(ledger: Ledger, edition: EditionData) -> str | None:
-    """Has Levelling Up Fund money gone to the councils most in need? Per head by priority category."""
-    by_category: dict[int, list[Figure]] = {}
-    for area in edition.councils:
-        money = edition.figure("luf_allocation_per_head", area.code)
-        category = edition.figure("luf_priority_category", area.code)
-        if money is not None and category is not None:
-            ledger.value(category)
-            by_category.setdefault(int(category.value), []).append(money)
-    if len(by_category) < 2:
+def mission_tally(ledger: Ledger, edition: EditionData) -> str | None:
+    """'Of the 10 missions with a figure, the WMCA area does better than the UK on 3 and worse on
+    7; since the White Paper, its gap has narrowed on 4 and widened on 2 (1 significantly).'"""
+    counts = scorecard.tally(edition)
+    if not counts["missions"]:
         return None
-    parts = []
-    mean = {c: sum(f.value for f in fs) / len(fs) for c, fs in by_category.items()}
-    for category in sorted(by_category):
-        listed = ", ".join(f"{f.area.label} {ledger.value(f)}" for f in by_category[category])
-        average = ledger.derived(
-            f"luf_allocation_per_head_mean_category_{category}",
-            f"Simple average of councils' Levelling Up Fund allocation per head, category {category}",
-            mean[category],
-            fmt.value(mean[category], "gbp", 0),
+
+    def quoted(name: str, description: str) -> str:
+        return ledger.derived(
+            f"levelling_up_missions_{name}", description, counts[name], str(counts[name]), "count"
+        )
+
+    missions = quoted("missions", "Levelling Up missions with a headline figure and a UK or England figure")
+    better = quoted("better", "Missions whose headline figure is better than the UK's (or England's)")
+    worse = quoted("worse", "Missions whose headline figure is worse than the UK's (or England's)")
+    narrowed = quoted("narrowed", "Missions whose gap to the UK narrowed since the White Paper baseline")
+    widened = quoted("widened", "Missions whose gap to the UK widened since the White Paper baseline")
+    significant = quoted("significant", "Of those, changes of the gap that are statistically significant")
+    return (
+        f"Of {missions} missions with a comparable figure, the {edition.focus.label} area (or its region) "
+        f"is ahead of the UK or England on {better} and behind on {worse}; since the White Paper the "
+        f"gap has narrowed on {narrowed}, widened on {widened} ({significant} significantly)."
+    )
+
+
+def funding_and_need(ledger: Ledger, edition: EditionData) -> str | None:
+    """Has Levelling Up Fund money gone to the councils most in need? Rounds 1 to 3 per resident by
+    priority category, each category's awards over its residents (never a mean of councils' rates),
+    across England's councils the warehouse holds and across the focus area's."""
+    funding = edition.funding
+    if funding is None:
+        return None
+    england = {c: funding.group("england", c) for c in (1, 2, 3)}
+    focus = {c: funding.group(funding.focus, c) for c in (1, 2, 3)}
+    if any(g.per_head is None for g in england.values()):
+        return None
+
+    def per_head(scope: str, category: int, group: FundingGroup) -> str:
+        where = "England" if scope == "england" else edition.focus.label
+        return ledger.derived(
+            f"luf_per_head_{scope}_category_{category}",
+            f"Levelling Up Fund rounds 1 to 3 per resident, priority category {category}, councils of "
+            f"{where} the monitor follows ({group.councils_counted})",
+            group.per_head,
+            fmt.value(group.per_head, "gbp", 0),
             "gbp",
         )
-        parts.append(f"category {category} ({listed}; a simple average of {average})")
-    most, least = min(by_category), max(by_category)
-    verdict = (
-        "more per head went to the councils in greatest need"
-        if mean[most] > mean[least]
-        else "the councils in greatest need did not receive more per head"
+
+    councils = funding.group("england", None).councils_counted
+    counted = ledger.derived(
+        "luf_councils_counted_england",
+        "English councils with a Levelling Up Fund priority category and a population estimate here",
+        councils,
+        str(councils),
+        "count",
     )
-    return (
-        f"Levelling Up Fund allocations per head by priority category (1 is most need): "
-        f"{'; '.join(parts)}. On this measure {verdict}."
+    amounts = [per_head("england", c, g) for c, g in england.items()]
+    text = (
+        "Levelling Up Fund rounds 1 to 3, per resident by priority category 1, 2 and 3 (1 is most "
+        f"need): {amounts[0]}, {amounts[1]} and {amounts[2]} across the {counted} English councils "
+        "this monitor follows"
     )
+    verdicts = [f"{_more_or_less(england)} than the least in need in England"]
+    if all(g.per_head is not None and g.councils for g in focus.values()):
+        mine = [per_head(funding.focus, c, g) for c, g in focus.items()]
+        text += f"; {mine[0]}, {mine[1]} and {mine[2]} in the {edition.focus.label} area"
+        verdicts.append(f"{_more_or_less(focus)} in the {edition.focus.label} area")
+    return f"{text}. The councils most in need got {', '.join(verdicts)}."
+
+
+def _more_or_less(groups: dict[int, FundingGroup]) -> str:
+    most, least = groups[1].per_head, groups[3].per_head
+    return "more" if most > least else "less" if most < least else "as much"

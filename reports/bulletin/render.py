@@ -224,7 +224,14 @@ def _fonts() -> Path:
 
 
 def _table(table) -> dict:
-    return {"caption": table.caption, "columns": table.columns, "rows": table.rows, "notes": table.notes}
+    return {
+        "caption": table.caption,
+        "columns": table.columns,
+        "rows": table.rows,
+        "notes": table.notes,
+        "widths": [f"{w}%" for w in table.pdf_widths] if table.pdf_widths else None,
+        "words": "words" in table.css_class,  # cells of text, aligned left
+    }
 
 
 def _pdf_document(content: Content, context: dict) -> dict:

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sources import nomis
-from sources.replay import govuk, landregistry, ons, ons_datasets, samples
+from sources.replay import els, govuk, landregistry, ons, ons_datasets, samples
 from sources.replay.nomis import NomisEmulator
 from sources.replay.reply import Reply
 
@@ -103,6 +103,7 @@ class ReplayServer:
             "ons_datasets": self.url,
             "landregistry": self.url,
             "govuk": self.url,
+            "els": self.url + els.PREFIX.rstrip("/"),
         }
 
     def route(self, path: str, query: dict[str, str]) -> Reply:
@@ -133,6 +134,9 @@ class ReplayServer:
         )
         if demography is not None:
             return demography
+        local_statistics = els.route(path, query, today=self.today, names=self.names, members=self.members)
+        if local_statistics is not None:
+            return local_statistics
         for emulator in EMULATORS:
             reply = emulator(path, query, today=self.today, names=self.names, base_url=self.url)
             if reply is not None:

@@ -115,7 +115,7 @@ def test_ingest_loads_every_dataset_then_downloads_no_body(
         assert first.is_completed(), first.message
         assert sorted(first.result().loaded) == sorted(default_catalog().datasets)
         publishers = {spec.publisher for spec in default_catalog().datasets.values()}
-        assert len(default_catalog().datasets) >= 14 and len(publishers) == 6
+        assert len(default_catalog().datasets) >= 14 and len(publishers) == 7
 
         server.responses.clear()
         second = ingest_flow(return_state=True)

@@ -188,8 +188,11 @@ def test_a_one_off_release_has_no_next_date_and_never_goes_stale(loaded_settings
 
     assert {d for d, spec in default_catalog().datasets.items() if spec.cadence == "one-off"} == {
         "imd_2019_lad",
+        "imd_2025_lad",
         "luf_allocations",
         "luf_priority_category",
+        "luf_round1_bids",
+        "luf_round2_bids",
     }
     catalog = {**CATALOG, "population": ("nomis", "one-off")}
     rows = _freshness(loaded_settings, _changed(loaded_settings) + dt.timedelta(days=3000), catalog)

@@ -13,13 +13,18 @@ Residents aged 16-64 (NM_2002_1, c_age 203): 2025 750,000 + 240,000 + 200,000 + 
 
 from __future__ import annotations
 
+import csv
+import io
 from math import sqrt
+from typing import get_args
 
 import pytest
 
 from flows.settings import Settings
+from sources import catalog
 from sources.catalog import default_catalog
-from tests.fixture_publishers import LoadedWarehouse, query, summary, value_at
+from tests.fixture_publishers import LoadedWarehouse, els_files, query, summary, value_at
+from warehouse import registry
 from warehouse.registry import load_registry
 
 WMCA = "E47000007"
@@ -30,6 +35,17 @@ WM_REGION, UK = "E12000005", "K02000001"
 RESIDENTS_2025 = 750_000 + 240_000 + 200_000 + 210_000 + 130_000 + 180_000 + 170_000  # 1,880,000
 RESIDENTS_2024 = 745_000 + 238_000 + 198_000 + 208_000 + 129_000 + 179_000 + 168_000  # 1,865,000
 
+# Each Explore Local Statistics indicator -> the area it is checked for: the WMCA where ONS publishes
+# a combined-authority row, else the region, else Birmingham (smoking: councils and countries only).
+ELS_AREAS = {
+    indicator.id: WMCA
+    if "combined_authority" in indicator.levels
+    else WM_REGION
+    if "region" in indicator.levels
+    else BIRMINGHAM
+    for indicator in load_registry().values()
+    if indicator.source and indicator.source.dataset.startswith("els_")
+}
 # The indicator -> the areas whose figures a test below checks by hand (kept equal to the registry).
 COVERED = {
     "claimant_count": (WMCA, BIRMINGHAM),
@@ -55,6 +71,7 @@ COVERED = {
     "house_price_annual_change": (BIRMINGHAM,),
     "house_sales_volume": (WMCA, BIRMINGHAM),
     "imd_rank": (BIRMINGHAM, SOLIHULL),
+    "imd_2025_rank": (BIRMINGHAM, SANDWELL),
     "luf_allocation_per_head": (WMCA, BIRMINGHAM, DUDLEY),
     "luf_priority_category": (BIRMINGHAM, COVENTRY, SOLIHULL),
     "life_satisfaction": (WMCA, BIRMINGHAM),
@@ -63,6 +80,9 @@ COVERED = {
     "business_births": (WMCA, BIRMINGHAM, UK),
     "business_deaths": (WMCA, UK),
     "median_monthly_pay": (WMCA, SOLIHULL, UK),
+    # The Levelling Up mission metrics of ONS Explore Local Statistics: the publisher's own figure,
+    # checked against the served file in test_a_mission_metric_is_the_publishers_own_row.
+    **{indicator: (area,) for indicator, area in ELS_AREAS.items()},
 }
 
 
@@ -93,7 +113,11 @@ def assert_no_pct_changes(row: dict) -> None:
 
 def test_every_indicator_of_the_registry_is_checked_here() -> None:
     assert set(COVERED) == set(load_registry())
-    assert len(COVERED) == 31
+    assert len(COVERED) == 58  # 31, imd_2025_rank and 26 mission metrics of Explore Local Statistics
+
+
+def test_the_registry_and_the_catalog_know_the_same_units() -> None:
+    assert get_args(registry.Unit) == get_args(catalog.Unit)
 
 
 def test_every_indicator_names_catalog_datasets_and_their_series() -> None:
@@ -627,6 +651,13 @@ def test_imd_rank(indicator_settings: Settings) -> None:
     assert summary(indicator_settings, "imd_rank", SOLIHULL)["value"] == 200
 
 
+def test_imd_2025_rank(indicator_settings: Settings) -> None:
+    """IoD 2025 File 10 v2, sheet IMD, rank of average score (real): Birmingham 5, Sandwell 19."""
+    birmingham = summary(indicator_settings, "imd_2025_rank", BIRMINGHAM)
+    assert (birmingham["period"], birmingham["value"], birmingham["basis"]) == ("2025", 5, "published")
+    assert summary(indicator_settings, "imd_2025_rank", SANDWELL)["value"] == 19
+
+
 def test_luf_priority_category(indicator_settings: Settings) -> None:
     """LUF round 2 CSV: Birmingham "Category 1" → 1, Coventry "Category 2" → 2, Solihull "3" → 3."""
     for area, category in ((BIRMINGHAM, 1), (COVENTRY, 2), (SOLIHULL, 3)):
@@ -735,3 +766,33 @@ def test_a_composite_sums_its_members_in_code_order(indicator_settings: Settings
             [WMCA],
         ).fetchone()
     assert wmca == in_code_order
+
+
+@pytest.mark.parametrize("indicator_id", sorted(ELS_AREAS))
+def test_a_mission_metric_is_the_publishers_own_row(indicator_settings: Settings, indicator_id: str) -> None:
+    """The latest period's figure is the served file's row for the area, as published, read here
+    with the csv module from the bytes the fixture server sends (ISO period `YYYY-MM-DD/PnY` -> the
+    starting year; a bare date -> its month)."""
+    indicator = load_registry()[indicator_id]
+    spec = default_catalog().get(indicator.source.dataset)
+    (series,) = [s for s in spec.series if s.name == indicator.source.series]
+    (body,) = [body for path, body, _ in els_files() if path.endswith(f"/{spec.source_id}.csv")]
+    rows = [
+        r
+        for r in csv.DictReader(io.StringIO(body.decode()))
+        if r["indicator"] == series.match["indicator"] and r["areacd"] == ELS_AREAS[indicator_id]
+    ]
+    newest = max(rows, key=lambda r: r["period"])
+    period = (
+        newest["period"][:4]
+        if "/P" in newest["period"] and "P1M" not in newest["period"]
+        else newest["period"][:7]
+    )
+    found = summary(indicator_settings, indicator_id, ELS_AREAS[indicator_id])
+    assert found["basis"] == "published"
+    assert (found["period"], found["value"]) == (period, approx(float(newest["observation"])))
+    if newest["lci_95"]:
+        assert (found["lower"], found["upper"]) == (
+            approx(float(newest["lci_95"])),
+            approx(float(newest["uci_95"])),
+        )

@@ -27,6 +27,7 @@ from warehouse.quality import (
 from warehouse.snapshot import publish_snapshot
 
 CADENCE = {dataset: spec.cadence for dataset, spec in default_catalog().datasets.items()}
+LISTS_ONLY_SOME = [d for d, spec in default_catalog().datasets.items() if spec.lists_only_areas_with_some]
 AREAS = load_area_file("west-midlands")
 FOCUS = list(AREAS.by_code[AREAS.focus].members)
 LOADED = ["claimant_count", "population"]
@@ -34,7 +35,7 @@ LOADED = ["claimant_count", "population"]
 
 def run_checks(path: Path, datasets: list[str] = LOADED) -> dict[tuple[str, str], CheckResult]:
     with db.connect(path) as con:
-        results = _run_checks(con, datasets, FOCUS, CADENCE)
+        results = _run_checks(con, datasets, FOCUS, CADENCE, lists_only_areas_with_some=LISTS_ONLY_SOME)
     return {(r.dataset, r.check): r for r in results}
 
 

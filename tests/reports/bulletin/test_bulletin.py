@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html as html_lib
 import json
@@ -72,8 +73,24 @@ def test_the_page_has_the_ons_structure(demo_edition: Path) -> None:
         assert masthead in html
     assert "Demonstration data — not official statistics" in html
     assert "Levelling Up Fund allocation per head against need" in html
-    assert "Levelling Up White Paper mission metrics against the UK" in html
+    assert "Levelling Up scorecard: the WMCA against the UK, mission by mission" in html
+    assert "Every Levelling Up mission metric against the UK" in html
     assert "This is the first edition" in html
+
+
+def test_the_scorecard_has_a_row_for_every_mission_none_dropped(demo_edition: Path) -> None:
+    """Twelve rows, in the White Paper's order; the mission without a published metric is listed
+    as such; each row with a comparator says how its gap moved since the White Paper."""
+    html = (demo_edition / "index.html").read_text()
+    table = html[html.index('<table id="table-levelling-up-scorecard"') :]
+    table = table[: table.index("</table>")]
+    headings = re.findall(r'<th scope="row">(\d+\. [^<]+)</th>', table)
+    assert [h.split(".")[0] for h in headings] == [str(n) for n in range(1, 13)]
+    assert "12. Local leadership</th><td" in table and "None published" in table
+    assert table.count("narrowed") + table.count("widened") + table.count("about the same") >= 3
+    with open(demo_edition / "data" / "table-levelling-up-scorecard.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["Mission", "Headline metric", "WMCA"] and len(rows) == 13
 
 
 def test_five_to_eight_main_points(demo_edition: Path) -> None:

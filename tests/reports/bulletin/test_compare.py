@@ -49,6 +49,8 @@ def indicator(**changes) -> IndicatorMeta:
         survey=False,
         ranked=True,
         year_starts=1,
+        years=1,
+        mission=None,
     )
     return dataclasses.replace(base, **changes)
 

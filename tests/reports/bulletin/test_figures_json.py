@@ -17,7 +17,8 @@ NUMBER = re.compile(r"[−+]?£?\d+(?:,\d{3})*(?:\.\d+)?%?")
 DEFINITIONS = re.compile(
     r"aged 16 and over|16 to 64|16 to 24|18 to 24|10,000 residents|95% confidence interval|95%|12 months|"
     r"rounds 1 to 3|1 is most need|1 being the most (?:in need|deprived)( of 317)?|out of 10|"
-    r"February 2020 = 100|Feb 2020|Figure \d+|figure \d+|category \d(?= \()|\(\d+\)$|: \d+ tables"
+    r"February 2020 = 100|Feb 2020|Figure \d+|figure \d+|category \d(?= \()|\(\d+\)$|: \d+ tables|"
+    r"per (?:100,000|1,000|million)|level 3|at age 11|\d+\. (?=[A-Z])"
 )
 PERIOD_YEAR = re.compile(r"^(?:19|20)\d\d$")
 

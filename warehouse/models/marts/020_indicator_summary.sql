@@ -67,15 +67,16 @@ compared AS (
 )
 SELECT * EXCLUDE (year_ago_lower, year_ago_upper, uk_lower, uk_upper),
        value - previous_value AS change_period,
-       CASE WHEN unit IN ('count', 'gbp', 'index') AND previous_value <> 0
+       CASE WHEN unit IN ('count', 'gbp', 'gbp_million', 'index') AND previous_value <> 0
             THEN (value - previous_value) / previous_value * 100 END AS change_period_pct,
        value - year_ago_value AS change_year,
-       CASE WHEN unit IN ('count', 'gbp', 'index') AND year_ago_value <> 0
+       CASE WHEN unit IN ('count', 'gbp', 'gbp_million', 'index') AND year_ago_value <> 0
             THEN (value - year_ago_value) / year_ago_value * 100 END AS change_year_pct,
        value - feb2020_value AS change_since_feb2020,
-       -- A gap between areas of different size means something for rates and averages, not counts.
-       CASE WHEN unit <> 'count' THEN value - england_value END AS gap_england,
-       CASE WHEN unit <> 'count' THEN value - uk_value END AS gap_uk,
+       -- A gap between areas of different size means something for rates and averages, not for
+       -- counts or totals of money.
+       CASE WHEN unit NOT IN ('count', 'gbp_million') THEN value - england_value END AS gap_england,
+       CASE WHEN unit NOT IN ('count', 'gbp_million') THEN value - uk_value END AS gap_uk,
        CASE WHEN upper IS NOT NULL AND year_ago_upper IS NOT NULL AND year_ago_value IS NOT NULL
             THEN abs(value - year_ago_value)
                  > sqrt(power((upper - lower) / 2, 2) + power((year_ago_upper - year_ago_lower) / 2, 2))
