@@ -790,11 +790,12 @@ def _rank_cell(ledger: Ledger, figure: Figure, rank: compare.Rank | None) -> str
 
 
 def _mission_metrics(ledger: Ledger, edition: EditionData) -> list[Table]:
-    """Every mission metric of the registry, mission by mission, for the annex: two tables, missions
-    1 to 6 and 7 to 12, so that each fits one page of the PDF."""
+    """Every mission metric of the registry, mission by mission, for the annex: three tables (missions
+    1 and 2, 3 to 6, 7 to 12) of about ten rows, so that each fits a page of the PDF with its heading."""
     tables = []
     for first, last, table_id in (
-        (1, 6, "table-levelling-up-missions"),
+        (1, 2, "table-levelling-up-missions"),
+        (3, 6, "table-levelling-up-missions-3-6"),
         (7, 12, "table-levelling-up-missions-7-12"),
     ):
         rows = []
@@ -952,9 +953,21 @@ def _sources(edition: EditionData) -> list[dict]:
                     "statistical_status": STATUS_LABELS[indicator.statistical_status],
                     "definition": indicator.definition,
                     "caveats": list(indicator.caveats),
+                    **_producer(edition, dataset, indicator),
                 }
             )
     return used
+
+
+def _producer(edition: EditionData, dataset: str, indicator: IndicatorMeta) -> dict:
+    """Who produced the statistics a republisher (ONS Explore Local Statistics) serves, and where
+    they publish them; nothing for the other publishers, which produce their own."""
+    described = edition.producers.get((dataset, indicator.series or ""))
+    if described is None or not described.organisation:
+        return {}
+    organisations = " and ".join(dict.fromkeys(described.organisation.split("|")))
+    pages = [url for url in (described.url or "").split("|") if url]
+    return {"produced_by": organisations, "producer_url": pages[0] if pages else None}
 
 
 def build_content(

@@ -117,6 +117,16 @@ class SeriesPoint:
 
 
 @dataclass(frozen=True)
+class SeriesProducer:
+    """Who produced a series the publisher republishes (ELS: "Office for National Statistics",
+    several joined by "|"), its page, and whether the publisher calls it experimental."""
+
+    organisation: str | None
+    url: str | None
+    experimental: bool
+
+
+@dataclass(frozen=True)
 class SourceVintage:
     dataset: str
     publisher: str
@@ -162,6 +172,8 @@ class EditionData:
     mission_series: dict[tuple[str, str], list[SeriesPoint]] = field(default_factory=dict)
     # Levelling Up Fund per head by priority category, for England's councils and the focus area's.
     funding: LevellingUpFunding | None = None
+    # What the publisher says of a series, by (dataset, series), where it says anything (ELS).
+    producers: dict[tuple[str, str], SeriesProducer] = field(default_factory=dict)
 
     def figure(self, indicator: str, area: str) -> Figure | None:
         figure = self.figures.get((indicator, area))
@@ -177,6 +189,7 @@ class EditionData:
 
 REGISTRY = query("edition/registry")
 MISSION_SERIES = query("edition/mission_series")
+SERIES_METADATA = query("edition/series_metadata")
 FIGURES = query("edition/figures")
 SERIES = query("edition/series")
 SOURCES = query("edition/sources")
@@ -294,6 +307,10 @@ def read_edition(
         series=series,
         mission_series=mission_series,
         funding=funding_against_need(con),
+        producers={
+            (dataset, series): SeriesProducer(org, url, experimental)
+            for dataset, series, org, url, experimental in con.execute(SERIES_METADATA).fetchall()
+        },
         sources=sources,
         revisions=revisions,
     )

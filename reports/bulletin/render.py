@@ -119,6 +119,8 @@ def _sources_table(content: Content) -> list[dict]:
                 "fetched": source["fetched"] or "not yet fetched",
                 "indicators": [],
                 "status": [],
+                "produced_by": source.get("produced_by"),
+                "producer_url": source.get("producer_url"),
             },
         )
         row["indicators"].append(source["title"])
@@ -262,7 +264,7 @@ def _pdf_document(content: Content, context: dict) -> dict:
         "columns": ["Source", "Released", "Fetched", "Indicators", "Status"],
         "rows": [
             {
-                "area": s["name"],
+                "area": s["name"] + (f" (produced by {s['produced_by']})" if s["produced_by"] else ""),
                 "focus": False,
                 "cells": [s["released"], s["fetched"], s["indicators"], s["status"]],
             }

@@ -174,7 +174,7 @@ def metadata_json(slug: str, today: dt.date) -> bytes:
         "subText": None,
         "experimentalStatistic": "F",
         "sourceDate": released,
-        "sourceURL": f"https://www.ons.gov.uk/explore-local-statistics/indicators/{slug}",
+        "sourceURL": f"https://github.com/ONSdigital/explore-local-statistics-data/tree/main/{slug}",
         "sourceOrg": "Office for National Statistics",
         "caveats": "Demonstration data: illustrative values in the format of ONS Explore Local Statistics.",
         "standardised": "T",
