@@ -382,6 +382,7 @@ def check_revisions(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list
 
 AGGREGATE_TOTALS = query("quality/aggregate_totals")
 CONTAINMENT = query("quality/containment")
+ONS_COMBINED_AUTHORITIES = query("quality/ons_combined_authorities")
 
 
 def _allowed(row: dict) -> float:
@@ -430,10 +431,55 @@ def check_containment(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
     return [CheckResult(MODEL_CHECKS, "containment", "blocker", False, detail, len(rows))]
 
 
+def check_ons_combined_authorities(con: duckdb.DuckDBPyConnection) -> list[CheckResult]:
+    """The monitor's figure for a combined authority, built from its councils, against ONS's own
+    figure for it (Explore Local Statistics). ONS's is a direct survey estimate, the monitor's a
+    ratio of its councils' estimates: they may differ, but not by more than ONS's 95% interval (or,
+    without one, its printed precision); beyond that the monitor's aggregate is wrong and blocks."""
+    rows = _rows(con, ONS_COMBINED_AUTHORITIES)
+    if not rows:
+        detail = "no combined-authority figure of ONS's to compare with the monitor's own"
+        return [CheckResult(MODEL_CHECKS, "ons_combined_authorities", "info", True, detail)]
+
+    def allowed(r: dict) -> tuple[float, float]:
+        if r["ons_lower"] is not None and r["ons_upper"] is not None:
+            return r["ons_lower"], r["ons_upper"]
+        half = 10.0 ** -r["decimals"] / 2
+        return r["ons_value"] - half, r["ons_value"] + half
+
+    def describe(r: dict) -> str:
+        low, high = allowed(r)
+        return (
+            f"{r['indicator_id']}, {r['area_name']}, {r['period']}: ONS {_fmt(r['ons_value'])} "
+            f"({_fmt(round(low, 6))} to {_fmt(round(high, 6))}), the monitor "
+            f"{_fmt(round(r['computed'], 6))}, a difference of "
+            f"{_fmt(round(r['computed'] - r['ons_value'], 6))}"
+        )
+
+    outside = [r for r in rows if not allowed(r)[0] - 1e-9 <= r["computed"] <= allowed(r)[1] + 1e-9]
+    exempt = [r for r in outside if r["totals_differ"]]
+    wrong = [r for r in outside if not r["totals_differ"]]
+    newest = max(rows, key=lambda r: r["period"])
+    if not wrong:
+        detail = (
+            f"{len(rows)} combined-authority figures of ONS's compared: the monitor's are within ONS's "
+            f"intervals; the newest: {describe(newest)}"
+        )
+        if exempt:
+            detail += "; outside, with the registry's reason: " + _examples([describe(r) for r in exempt])
+        return [CheckResult(MODEL_CHECKS, "ons_combined_authorities", "blocker", True, detail)]
+    items = [describe(r) for r in sorted(wrong, key=lambda r: r["period"], reverse=True)]
+    detail = (
+        "the monitor's combined-authority figures fall outside ONS's own: blocks publishing: "
+        + _examples(items)
+    )
+    return [CheckResult(MODEL_CHECKS, "ons_combined_authorities", "blocker", False, detail, len(wrong))]
+
+
 def run_model_checks(con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None) -> list[CheckResult]:
     """Check the built models (`indicator_value`) against the publishers' own totals and store
     the results under MODEL_CHECKS; run after every build."""
-    results = [*check_aggregate_totals(con), *check_containment(con)]
+    results = [*check_aggregate_totals(con), *check_containment(con), *check_ons_combined_authorities(con)]
     _store(con, results, now)
     return results
 

@@ -70,6 +70,9 @@ class Indicator(BaseModel):
     year_starts: int = Field(default=1, ge=1, le=12)
     # How many years one period spans: 3 for a three-year pool (healthy life expectancy).
     years: int = Field(default=1, ge=1, le=10)
+    # ONS's own figure for combined authorities, for a calendar year (ONS Explore Local Statistics),
+    # against which the monitor's figure for the 12 months to December is checked.
+    ons_check: SeriesRef | None = None
     # The Levelling Up White Paper mission (1-12) the indicator measures, if any.
     mission: int | None = Field(default=None, ge=1, le=12)
     # Why the publisher's figure for a composite area may legitimately differ from the sum (or
@@ -167,6 +170,8 @@ def write_registry(con: duckdb.DuckDBPyConnection, registry: dict[str, Indicator
             ind.totals_differ,
             ind.years,
             ind.mission,
+            ind.ons_check and ind.ons_check.dataset,
+            ind.ons_check and ind.ons_check.series,
         ]
         for ind in registry.values()
     ]

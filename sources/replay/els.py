@@ -62,6 +62,9 @@ class Shape:
 
 
 SHAPES = {
+    # ONS's Annual Population Survey year, January to December: the Nomis emulation's counts for
+    # the 12 months to December, so a combined authority's row is what its councils' counts give.
+    "employment_rate_aps": Shape("Percentage", "%", 0.0, 0.0, 0.0, 0, ALL, 1, first_year=2015),
     "gva_per_hour": Shape("Pounds", "£", 39.0, 1.2, 0.14, 2, (*COUNCILS, "E47"), 1),
     "gva_per_filled_job": Shape("Pounds", "£", 62_000, 1_800, 0.14, 2, (*COUNCILS, "E47"), 0),
     "gdhi_per_head": Shape("Pounds", "£", 23_000, 900, 0.12, 2, ALL, 0),
@@ -239,6 +242,9 @@ def data_csv(slug: str, today: dt.date, key: tuple) -> bytes:
 
 def _value(series: str, shape: Shape, code: str, year: int, latest: int, members: dict) -> float:
     """A part's own value, or the resident-weighted mean of its parts' (a sum for a total in £m)."""
+    if series == "employment_rate_aps":
+        employed, residents = _aps_totals(code, dt.date(year, 12, 1), members)
+        return round(employed / residents * 100, 1)
     if shape.unit == "£ million":
         return _total(series, shape, code, year, latest, members)
     parts = members.get(code)
@@ -262,6 +268,15 @@ def _total(series: str, shape: Shape, code: str, year: int, latest: int, members
         return 1.125 * _total(series, shape, "E92000001", year, latest, members)
     share = 0.6 + 0.8 * samples.unit_hash("els-share", series, code)
     return shape.level * share + shape.trend * share * (year - latest)
+
+
+def _aps_totals(code: str, end: dt.date, members: dict) -> tuple[int, int]:
+    """The APS employment numerator and denominator of an area: its parts' totals, as on Nomis."""
+    parts = members.get(code)
+    if not parts:
+        return samples.aps_counts(code, "45", end)
+    totals = [_aps_totals(part, end, members) for part in parts]
+    return sum(n for n, _ in totals), sum(d for _, d in totals)
 
 
 def _half_width(shape: Shape, code: str, year: int, members: dict) -> float | None:

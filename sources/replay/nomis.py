@@ -111,13 +111,10 @@ def _aps(emulator: NomisEmulator, code: str, dims: dict[str, str], measure: str,
     variable = dims["VARIABLE"]
 
     def denominator(c: str) -> int:
-        people = samples.residents_16_64(c, end.year)
-        # The unemployment rate is of the economically active; the other two of all residents 16-64.
-        share = samples.economically_active_share(c, end) if variable == "83" else 1.0
-        return int(round(people * share, -2))
+        return samples.aps_counts(c, variable, end)[1]
 
     def numerator(c: str) -> int:
-        return int(round(denominator(c) * samples.aps_rate(c, variable, end) / 100, -2))
+        return samples.aps_counts(c, variable, end)[0]
 
     num, den = emulator.total(code, numerator), emulator.total(code, denominator)
     if measure == "21001":

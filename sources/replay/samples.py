@@ -243,6 +243,16 @@ def aps_rate(code: str, variable: str, period: dt.date) -> float:
     }[variable]
 
 
+def aps_counts(code: str, variable: str, end: dt.date) -> tuple[int, int]:
+    """An area's APS numerator and denominator for the 12 months to `end`, as Nomis publishes them
+    (to the nearest hundred): the unemployment rate is of the economically active, the employment
+    and inactivity rates of all residents aged 16 to 64 (variables 83, 45 and 111)."""
+    people = residents_16_64(code, end.year)
+    share = economically_active_share(code, end) if variable == "83" else 1.0
+    denominator = int(round(people * share, -2))
+    return int(round(denominator * aps_rate(code, variable, end) / 100, -2)), denominator
+
+
 def median_weekly_pay(code: str, year: int, place: str) -> float:
     """Gross weekly pay of full-time workers, £: the area's 2025 level where they live, growing
     ~5% a year; where they work within a few per cent of it (commuters earn either side)."""

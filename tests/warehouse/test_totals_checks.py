@@ -111,3 +111,30 @@ def test_an_indicator_the_registry_exempts_is_skipped_with_its_reason(demo: Sett
         result = {r.check: r for r in run_model_checks(con)}["aggregate_totals"]
     assert result.passed
     assert "not compared: claimant_count (test: the publisher adds a hidden part)" in result.detail
+
+
+def test_the_monitors_combined_authority_figures_fall_within_onss_own(demo: Settings) -> None:
+    """ONS's combined-authority employment rates (Explore Local Statistics, January to December)
+    against the monitor's own from its councils' survey counts for the 12 months to December."""
+    check = _checks(demo)["ons_combined_authorities"]
+    assert check.passed and check.severity == "blocker"
+    assert "combined-authority figures of ONS's compared" in check.detail
+    assert "employment_rate" in check.detail
+
+
+def test_an_aggregate_outside_onss_interval_fails_naming_both_and_holds_the_edition(demo: Settings) -> None:
+    with duckdb.connect(str(demo.warehouse_path)) as con:
+        (year,) = con.execute(
+            "SELECT max(period) FROM observation WHERE series = 'employment_rate_aps' AND geography_code = ?",
+            [WMCA],
+        ).fetchone()
+    _publisher_says(demo, "employment_rate_aps", WMCA, year, "- 3")  # ONS's figure three points lower
+    steps.build(demo)
+    publish(demo)
+    check = _checks(demo)["ons_combined_authorities"]
+    assert not check.passed and check.rows_affected == 1
+    assert f"employment_rate, West Midlands Combined Authority, {year}: ONS" in check.detail
+    assert "blocks publishing" in check.detail
+    with db.connect(demo.warehouse_path) as con:
+        assert any("outside ONS's own" in reason for reason in blocking(con))
+    assert not steps.build_bulletin(demo, today=DEMO_TODAY).published
