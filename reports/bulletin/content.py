@@ -14,7 +14,7 @@ import pandas as pd
 
 from reports.bulletin import compare, narrative, scorecard
 from reports.bulletin import format as fmt
-from reports.bulletin.charts import NARROW_WIDTH_PX, ChartSpec, RenderedChart, render_chart
+from reports.bulletin.charts import MAX_COLOURS, NARROW_WIDTH_PX, ChartSpec, RenderedChart, render_chart
 from reports.bulletin.edition import SECTIONS, AreaMeta, EditionData, Figure, IndicatorMeta
 from reports.bulletin.quotes import Ledger
 
@@ -34,6 +34,13 @@ STRENGTHS_AND_LIMITATIONS = (
     "the JSON file of this edition.",
 )
 GLOSSARY = (
+    (
+        "Since the White Paper (Levelling Up scorecard)",
+        "The gap to the UK (or England) now against the gap in the last period that had ended before "
+        "the Levelling Up White Paper (February 2022): narrowed or widened when its size moved by a "
+        "printed unit or more; called significant only where all four estimates have 95% intervals "
+        "and the change exceeds them.",
+    ),
     (
         "Claimant count",
         "People claiming Jobseeker's Allowance plus Universal Credit claimants who "
@@ -142,6 +149,8 @@ LEAD_INDICATOR = {
     "business": "enterprises_per_10000",
     "prices": "average_house_price",
 }
+# The fewest years of both the area and its comparator a mission needs to be charted over time.
+GAP_CHART_MIN_YEARS = 4
 # Indicators with a table in the annex: those that exist for councils or the focus area.
 TABLE_LEVELS = {"council", "combined_authority"}
 # The one-off reference figures are in the Levelling Up Fund table, not a table of their own.
@@ -193,6 +202,9 @@ class Chart:
     rendered: RenderedChart
     narrow: RenderedChart
     source: str
+    # Shown under a "show the chart" disclosure on the page (the scorecard's companion), drawn in full
+    # in the PDF.
+    folded: bool = False
 
 
 @dataclass
@@ -743,12 +755,58 @@ def _scorecard(ledger: Ledger, edition: EditionData) -> Table:
         rows=rows,
         css_class="stack words",
         pdf_widths=(12, 22, 8, 8, 11, 24, 15),
-        notes=[
-            "‡ England's: no UK figure is published. Since the White Paper: against the last period "
-            "ended before February 2022, tested only where every estimate has an interval. Rank: "
-            "among the combined authorities, or the regions."
-        ],
+        notes=["‡ England's (no UK figure). Rank: among combined authorities or regions. Terms: glossary."],
     )
+
+
+def _gap_chart(edition: EditionData, number: int, cache: Path | None) -> Chart | None:
+    """Mission headline metrics for the focus area relative to the UK's (or England's), the
+    comparator = 100, by the year each period starts: of the metrics where higher is better with
+    four years or more of both, the (at most four, for legibility) with the longest series."""
+    candidates = []
+    for mission, (name, indicator_id, _) in scorecard.MISSIONS.items():
+        indicator = edition.indicators.get(indicator_id) if indicator_id else None
+        figure = edition.figure(indicator_id, edition.focus.code) if indicator else None
+        comparator = scorecard.comparator_of(edition, figure) if figure else None
+        if comparator is None or indicator.polarity != "higher_is_better" or indicator.cadence != "annual":
+            continue
+        series = [
+            edition.mission_series.get((indicator_id, a), []) for a in (edition.focus.code, comparator.code)
+        ]
+        mine, theirs = ({p.period[:4]: p.value for p in points if p.value} for points in series)
+        years = sorted(set(mine) & set(theirs))
+        if len(years) >= GAP_CHART_MIN_YEARS:
+            label = scorecard.CHART_LABELS.get(mission, name)
+            relative = [(label, year, mine[year] / theirs[year] * 100) for year in years]
+            candidates.append((mission, indicator_id, relative))
+    longest = sorted(candidates, key=lambda c: (-len(c[2]), c[0]))[:MAX_COLOURS]
+    chosen = sorted(longest)
+    if len(chosen) < 2:
+        return None
+    points = [point for _, _, relative in chosen for point in relative]
+    latest = {relative[-1][0]: relative[-1][2] for _, _, relative in chosen}
+    charted = [indicator_id for _, indicator_id, _ in chosen]
+    data, years = _line_data(points)
+    below = sum(value < 100 for value in latest.values())
+    spec = ChartSpec(
+        id=f"figure-{number}",
+        kind="line",
+        title=(
+            f"The {edition.focus.label} area was below the UK or England in its latest year on {below} of "
+            f"the {len(latest)} missions charted"
+        ),
+        subtitle=(
+            f"Headline metric of each mission, {edition.focus.label} as a share of the UK (England where "
+            f"the UK has no figure) = 100, by the year each period starts, {years[0]} to {years[-1]}"
+        ),
+        unit="index",
+        decimals=1,
+        data=data,
+    )
+    narrow = replace(spec, id=f"{spec.id}-narrow", width=NARROW_WIDTH_PX)
+    names = dict.fromkeys(n for i in charted for n in edition.indicators[i].source_names)
+    source = f"Source: {'; '.join(names)}"
+    return Chart(number, spec, render_chart(spec, cache), render_chart(narrow, cache), source, folded=True)
 
 
 def _mission_cells(
@@ -990,6 +1048,9 @@ def build_content(
         lead = LEAD_INDICATOR.get(section_id)
         if section_id == "levelling_up":
             table = _scorecard(ledger, edition)
+            if (gaps := _gap_chart(edition, number + 1, chart_cache)) is not None:
+                number += 1
+                charts.append(gaps)
         else:
             table = (
                 _lead_table(ledger, edition, edition.indicators[lead]) if lead in edition.indicators else None

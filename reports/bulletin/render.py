@@ -120,7 +120,6 @@ def _sources_table(content: Content) -> list[dict]:
                 "indicators": [],
                 "status": [],
                 "produced_by": source.get("produced_by"),
-                "producer_url": source.get("producer_url"),
             },
         )
         row["indicators"].append(source["title"])

@@ -49,6 +49,8 @@ MISSIONS = {
     11: ("Crime", "homicide_rate", "Homicides per million people"),
     12: ("Local leadership", None, None),
 }
+# Shorter names for a chart's line labels, where the mission's name would wrap on a phone.
+CHART_LABELS = {2: "R&D", 4: "Digital", 1: "Living standards"}
 NO_METRIC = {
     12: "None published (the mission is about devolution deals).",
 }

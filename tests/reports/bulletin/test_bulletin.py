@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from flows import steps
 from flows.cli import app
 from flows.settings import Settings
+from reports.bulletin import scorecard
 from reports.bulletin.content import SECTIONS
 from reports.bulletin.publish import Paths, published_manifests, rebuild_edition
 from tests.conftest import DEMO_TODAY, publish
@@ -401,3 +402,23 @@ def test_a_flash_estimate_revised_next_month_is_listed_under_what_changed(
     )
     assert f"{old:,.0f} to {new:,.0f}" in changes
     assert "October 2026 (flash)" not in html, "November 2026 is the newest month now"
+
+
+def test_the_scorecard_gap_chart_is_folded_under_it_with_its_data(demo_edition: Path) -> None:
+    """Mission metrics relative to the UK (= 100) over time, at most four lines, under a disclosure
+    after the scorecard; its data is downloadable like every figure's."""
+    html = (demo_edition / "index.html").read_text()
+    section = html[html.index('<section aria-labelledby="levelling_up">') :]
+    section = section[: section.index("</section>")]
+    fold = re.search(
+        r'<details class="fold"><summary>Show figure (\d+): the gaps over time</summary>', section
+    )
+    assert fold, "no folded gap chart in the Levelling Up section"
+    number = fold[1]
+    with open(demo_edition / "data" / f"figure-{number}.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = {row["series"] for row in rows}
+    assert 2 <= len(lines) <= 4
+    names = {name for name, _, _ in scorecard.MISSIONS.values()} | set(scorecard.CHART_LABELS.values())
+    assert lines <= names
+    assert all(80 < float(row["value"]) < 125 for row in rows if row["value"])
