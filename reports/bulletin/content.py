@@ -912,6 +912,7 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
                     ledger.value(category) if category else fmt.MISSING,
                     ledger.value(imd) if imd else fmt.MISSING,
                     ledger.value(imd_2025) if imd_2025 else fmt.MISSING,
+                    _rank_move(ledger, area, imd, imd_2025),
                     ledger.value(money) if money else fmt.MISSING,
                 ],
             }
@@ -921,7 +922,14 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
     return Table(
         id="table-levelling-up-fund",
         caption="Levelling Up Fund allocation per head against need, by council (reference figures)",
-        columns=["Council", "Priority category", "IMD 2019 rank", "IMD 2025 rank", "Allocation per head"],
+        columns=[
+            "Council",
+            "Priority category",
+            "IMD 2019 rank",
+            "IMD 2025 rank",
+            "Places moved",
+            "Allocation per head",
+        ],
         rows=rows,
         notes=[
             "Priority category: the Levelling Up Fund's own measure of need, 1 being the most in need. "
@@ -929,8 +937,24 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
             "2019, 1 being the most deprived of 317. Allocation per head: rounds 1 to 3 of the Fund, "
             "per resident. IMD 2025 rank: the same among the 296 councils of 2024 (File 10, version 2). "
             "Ranks are relative and the two indices' methods and council boundaries differ, so a "
-            "change of rank is not a measured change in deprivation (MHCLG's caveat).",
+            "change of rank is not a measured change in deprivation (MHCLG's caveat). Places moved: "
+            "towards the most deprived (a lower rank) or away from it.",
         ],
+    )
+
+
+def _rank_move(ledger: Ledger, area: AreaMeta, before: Figure | None, after: Figure | None) -> str:
+    """'3 towards most deprived', '12 away', 'none': IMD 2019 to IMD 2025 rank of average score."""
+    if before is None or after is None:
+        return fmt.MISSING
+    moved = int(after.value - before.value)
+    words = "none" if moved == 0 else f"{abs(moved)} {'towards most deprived' if moved < 0 else 'away'}"
+    return ledger.derived(
+        f"imd_rank_moved_{area.code}",
+        f"{area.name}: IMD 2025 rank of average score less IMD 2019's (negative: nearer most deprived)",
+        moved,
+        words,
+        "rank",
     )
 
 

@@ -422,3 +422,15 @@ def test_the_scorecard_gap_chart_is_folded_under_it_with_its_data(demo_edition: 
     names = {name for name, _, _ in scorecard.MISSIONS.values()} | set(scorecard.CHART_LABELS.values())
     assert lines <= names
     assert all(80 < float(row["value"]) < 125 for row in rows if row["value"])
+
+
+def test_the_funding_table_sets_imd_2025_beside_2019_with_the_places_moved(demo_edition: Path) -> None:
+    with open(demo_edition / "data" / "table-levelling-up-fund.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 7
+    for row in rows:
+        moved = int(row["IMD 2025 rank"]) - int(row["IMD 2019 rank"])
+        expected = (
+            "none" if moved == 0 else f"{abs(moved)} {'towards most deprived' if moved < 0 else 'away'}"
+        )
+        assert row["Places moved"] == expected, row
