@@ -109,7 +109,7 @@ SHAPES = {
         0.02,
         2,
         (*COUNCILS, "E12", "E92", "K02"),
-        2,
+        1,
         0.15,
     ),
     "engaged_with_arts": Shape(
@@ -129,7 +129,7 @@ SHAPES = {
         0.3,
         1,
         (*COUNCILS, "E12", "E92"),
-        1,
+        0,
     ),
     "homicide_rate": Shape(
         "Homicide Offences (rate per million population)",

@@ -184,3 +184,14 @@ def test_the_fetch_gets_both_files_conditionally_from_loopback(httpserver, tmp_p
     )
     assert pages[0].path.read_bytes() == paths[0].read_bytes()  # archived unchanged
     shutil.rmtree(raw)
+
+
+def test_the_registry_prints_each_metric_as_ons_does_and_labels_its_status_alike() -> None:
+    """Decimal places and experimental status as the real metadata files state them."""
+    for indicator in load_registry().values():
+        spec = SPECS.get(indicator.source.dataset) if indicator.source else None
+        if spec is None:
+            continue
+        described = els.metadata(spec, real(spec.id))["series"][indicator.source.series]
+        assert indicator.decimals == described["decimal_places"], indicator.id
+        assert (indicator.statistical_status == "in_development") == described["experimental"], indicator.id
