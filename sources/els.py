@@ -211,7 +211,7 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
         )
     by_indicator = {series.match["indicator"]: series for series in spec.series}
     records: dict[tuple[str, str, str], dict] = {}
-    seen = set()
+    seen, listed = set(), set()
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -226,6 +226,14 @@ def parse(spec: DatasetSpec, paths: list[Path]) -> pd.DataFrame:
         seen.add(series.name)
         record = _observation(spec, series, cells, name, line)
         key = (series.name, record["geography_code"], record["period"])
+        if (*key, cells["geography"]) in listed:
+            raise PublisherFormatError(
+                PUBLISHER,
+                spec.id,
+                f"{name} line {line}: duplicated rows, e.g. {series.name} for {cells['areacd']} "
+                f"({cells['geography']}) in {cells['period']}",
+            )
+        listed.add((*key, cells["geography"]))
         # An area may be listed at two geography levels (Greater Manchester as a combined authority
         # and as an ITL2 area): the same figure twice is one observation; two figures are an error.
         held = records.setdefault(key, record)

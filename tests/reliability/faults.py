@@ -27,9 +27,9 @@ from urllib.parse import parse_qs, urlsplit
 from sources.replay.reply import Reply
 from sources.replay.server import ReplayServer
 
-PUBLISHERS = ("nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk")
+PUBLISHERS = ("nomis", "ons_api", "ons_web", "ons_datasets", "landregistry", "govuk", "els")
 ALL = PUBLISHERS
-CSV_PUBLISHERS = ("nomis", "ons_api", "landregistry")
+CSV_PUBLISHERS = ("nomis", "ons_api", "landregistry", "els")
 
 # One dataset per publisher, the one the fault matrix breaks.
 DATASET_FOR = {
@@ -39,6 +39,7 @@ DATASET_FOR = {
     "ons_datasets": "paye_rti",
     "landregistry": "house_prices",
     "govuk": "luf_priority_category",
+    "els": "els_gdhi_per_head",
 }
 
 PUBLISHER_PATHS = {
@@ -48,6 +49,7 @@ PUBLISHER_PATHS = {
     "ons_datasets": re.compile(r"^/(file$|employmentandlabourmarket/)"),
     "landregistry": re.compile(r"^/market-trend-data/"),
     "govuk": re.compile(r"^/(api/content|government/uploads)/"),
+    "els": re.compile(r"^/els/"),
 }
 TABLE_PATHS = {
     "nomis": re.compile(r"^/api/v01/dataset/"),
@@ -56,6 +58,7 @@ TABLE_PATHS = {
     "ons_datasets": re.compile(r"^/file$"),
     "landregistry": re.compile(r"^/market-trend-data/"),
     "govuk": re.compile(r"^/government/uploads/"),
+    "els": re.compile(r"^/els/.*\.csv$"),  # the indicator file, not its metadata (.json)
 }
 # The column a data fault breaks, per publisher (for govuk, a header in the spreadsheet).
 VALUE_COLUMN = {
@@ -65,6 +68,7 @@ VALUE_COLUMN = {
     "ons_datasets": "West Midlands",  # a column of the NUTS1 sheet (the table: names row and months)
     "landregistry": "AveragePrice",
     "govuk": "Category",
+    "els": "observation",
 }
 COUNT_COLUMN = {"nomis": "OBS_VALUE", "landregistry": "SalesVolume"}
 RATE_COLUMN = {"ons_web": "value", "landregistry": "12m%Change"}
@@ -73,7 +77,8 @@ CLIENT_TIMEOUT = 1.0  # EIM_HTTP_TIMEOUT of the matrix; the delay fault waits pa
 
 
 # ---------------------------------------------------------------------------------------------------
-# Table helpers: CSV, the ONS time-series JSON and the GOV.UK and ONS spreadsheets, each as header + rows.
+# Table helpers: CSV (ELS's indicator files too), the ONS time-series JSON and the GOV.UK and ONS
+# spreadsheets, each as header + rows.
 
 
 def _csv_rows(body: bytes) -> list[list[str]]:

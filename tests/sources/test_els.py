@@ -109,8 +109,18 @@ ROW = (
             + "\n"
             + ROW.format(period="2026-01-01", value="95.9")
             + "\n"
-            + ROW.format(period="2026-01-01", value="96.0"),
+            + ROW.format(period="2026-01-01", value="96.0").replace(
+                "Combined Authority or City Region", "ITL Level 2"
+            ),
             "another row 95.9",
+        ),
+        (
+            HEADER
+            + "\n"
+            + ROW.format(period="2026-01-01", value="95.9")
+            + "\n"
+            + ROW.format(period="2026-01-01", value="95.9"),
+            "duplicated rows, e.g. gigabit_coverage for E47000007 (Combined Authority or City Region)",
         ),
         (
             HEADER + "\n" + ROW.format(period="2026-01-01", value="95.9").replace("Gigabit", "Superfast"),
@@ -121,7 +131,7 @@ ROW = (
             "the unit is 'mbps'",
         ),
     ],
-    ids=["column set", "period shape", "value", "two figures", "indicator", "unit"],
+    ids=["column set", "period shape", "value", "two figures", "one row twice", "indicator", "unit"],
 )
 def test_a_format_fault_fails_naming_the_file(tmp_path: Path, text: str, named: str) -> None:
     with pytest.raises(PublisherFormatError) as error:
