@@ -943,6 +943,59 @@ def _funding_table(ledger: Ledger, edition: EditionData) -> Table | None:
     )
 
 
+def _funding_by_round(ledger: Ledger, edition: EditionData) -> Table | None:
+    """Levelling Up Fund money per resident by round and in total, by priority category, across
+    England's councils this monitor follows and across the focus area's: each group's awards over
+    its residents (the population estimate in force at each round)."""
+    funding = edition.funding
+    if funding is None:
+        return None
+    rows = []
+    for scope, where in (("england", "England"), (funding.focus, edition.focus.label)):
+        rows.append({"group": where})
+        for category in (1, 2, 3, None):
+            cells = []
+            for round_name in ROUND_COLUMNS:
+                group = funding.group(scope, category, round_name)
+                cells.append(
+                    fmt.MISSING
+                    if group.per_head is None
+                    else ledger.derived(
+                        f"luf_per_head_{scope}_{round_name}_category_{category or 'all'}",
+                        f"Levelling Up Fund {round_name} per resident, {where}, category {category or 'all'}",
+                        group.per_head,
+                        fmt.value(group.per_head, "gbp", 0),
+                        "gbp",
+                    )
+                )
+            label = f"Category {category}" if category else "All councils"
+            councils = funding.group(scope, category).councils_counted
+            counted = ledger.derived(
+                f"luf_councils_{scope}_category_{category or 'all'}",
+                f"Councils of {where} in priority category {category or 'any'} with a population estimate",
+                councils,
+                str(councils),
+                "count",
+            )
+            rows.append({"area": f"{label} ({counted})", "focus": False, "cells": cells})
+    return Table(
+        id="table-levelling-up-fund-rounds",
+        caption="Levelling Up Fund money per resident by round and priority category",
+        columns=["Councils (how many)", "Round 1", "Round 2", "Round 3", "Rounds 1 to 3"],
+        rows=rows,
+        notes=[
+            "Each group's awards over its residents, never an average of councils' figures; a council "
+            "with no successful bid counts £0. England: the English councils this monitor follows (set "
+            "EIM_AREA=england for all of them). Priority categories of round 2 (1 is most need). Each "
+            "round over the population estimate of its year and the total over the latest, so the "
+            "rounds need not add up to the total."
+        ],
+    )
+
+
+ROUND_COLUMNS = ("round1", "round2", "round3", "total")
+
+
 def _rank_move(ledger: Ledger, area: AreaMeta, before: Figure | None, after: Figure | None) -> str:
     """'3 towards most deprived', '12 away', 'none': IMD 2019 to IMD 2025 rank of average score."""
     if before is None or after is None:
@@ -1089,8 +1142,8 @@ def build_content(
             and (table := _table(ledger, edition, indicator)) is not None
         ]
         if section_id == "levelling_up":
-            funding = _funding_table(ledger, edition)
-            tables[:0] = [*_mission_metrics(ledger, edition), *([funding] if funding else [])]
+            funding = [_funding_table(ledger, edition), _funding_by_round(ledger, edition)]
+            tables[:0] = [*_mission_metrics(ledger, edition), *(t for t in funding if t is not None)]
         if tables:
             annex.append(AnnexGroup(heading, tables))
     return Content(

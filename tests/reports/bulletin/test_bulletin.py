@@ -434,3 +434,24 @@ def test_the_funding_table_sets_imd_2025_beside_2019_with_the_places_moved(demo_
             "none" if moved == 0 else f"{abs(moved)} {'towards most deprived' if moved < 0 else 'away'}"
         )
         assert row["Places moved"] == expected, row
+
+
+def test_the_funding_by_round_table_is_the_functions_figures(demo_edition: Path) -> None:
+    """Per resident by round and category, England's councils and the WMCA's, as
+    `warehouse.levelling_up.funding_against_need` computes them from the edition's snapshot."""
+    from reports.bulletin import format as fmt
+    from warehouse.levelling_up import funding_against_need
+
+    with open(demo_edition / "data" / "table-levelling-up-fund-rounds.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    snapshot = next((demo_edition.parents[1] / "published").glob("*.duckdb"), None) or next(
+        demo_edition.parents[1].rglob("warehouse.duckdb")
+    )
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        funding = funding_against_need(con)
+    expected = funding.group("england", 1, "total").per_head
+    (row,) = [
+        r for r in rows if r["Topic"] == "England" and r["Councils (how many)"].startswith("Category 1 ")
+    ]
+    assert row["Rounds 1 to 3"] == fmt.value(expected, "gbp", 0)
+    assert len(rows) == 8 and {r["Topic"] for r in rows} == {"England", "WMCA"}
