@@ -1,6 +1,6 @@
 """Has the Levelling Up Fund gone to the areas most in need? Allocation per head by round and in total,
-by priority category, for England and for the focus area's councils; and the councils' deprivation
-ranks in IoD 2019 and IoD 2025.
+by priority category, for England and for the focus area's councils. (The councils' deprivation ranks
+in IoD 2019 and 2025 are indicators of the registry, `imd_rank` and `imd_2025_rank`.)
 
 Read from a warehouse or snapshot connection. A group's figure is the sum of its councils' awards over
 the sum of their residents (never a mean of councils' rates), over the councils that have a population
@@ -22,13 +22,10 @@ from warehouse.db import query
 COUNCIL_FUNDING = query("levelling_up/council_funding")
 NOT_ATTRIBUTED = query("levelling_up/not_attributed")
 FOCUS_MEMBERS = query("levelling_up/focus_members")
-DEPRIVATION_RANKS = query("levelling_up/deprivation_ranks")
 FOCUS_AREA = query("summaries/focus_area")
 ROUNDS = ("round1", "round2", "round3", "total")
 CATEGORIES = (1, 2, 3, None)  # None: every category
 ENGLAND = "england"
-# How many councils each index ranks (2019 and 2024 boundaries: ../shared/reference/timely-sources.md §4).
-COUNCILS_RANKED = {2019: 317, 2025: 296}
 
 
 @dataclass(frozen=True)
@@ -103,25 +100,3 @@ def _group(scope: str, category: int | None, round_name: str, rows: list[_Counci
     return FundingGroup(
         scope, category, round_name, len(rows), len(counted), allocation, population, per_head
     )
-
-
-@dataclass(frozen=True)
-class DeprivationRank:
-    code: str
-    name: str
-    rank_2019: int | None  # IMD 2019 rank of average score, 1 = most deprived, of COUNCILS_RANKED[2019]
-    rank_2025: int | None  # IMD 2025 rank of average score (File 10 v2), of COUNCILS_RANKED[2025]
-
-    @property
-    def rank_change(self) -> int | None:
-        """Places moved, 2019 to 2025: negative is nearer the most deprived. Ranks are relative,
-        the two indices' methods and council sets differ: a move is not a measured change in
-        deprivation (MHCLG's caveat)."""
-        if self.rank_2019 is None or self.rank_2025 is None:
-            return None
-        return self.rank_2025 - self.rank_2019
-
-
-def deprivation_ranks(con: duckdb.DuckDBPyConnection) -> list[DeprivationRank]:
-    """The focus area's councils' IMD ranks of average score in IoD 2019 and IoD 2025."""
-    return [DeprivationRank(*row) for row in con.execute(DEPRIVATION_RANKS).fetchall()]
