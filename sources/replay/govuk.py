@@ -203,36 +203,40 @@ def _councils(names: dict[str, str], pattern: re.Pattern[str]) -> list[tuple[str
 
 
 def imd_workbook(names: dict[str, str]) -> bytes:
-    workbook = Workbook()
-    notes = workbook.active
-    notes.title = "Notes"
-    notes.append(["English Indices of Deprivation 2019: local authority district summaries (ILLUSTRATIVE)"])
-    sheet = workbook.create_sheet("IMD")
-    sheet.append(IMD_COLUMNS)
-    for code, name in _councils(names, ENGLISH_COUNCIL_CODE):
-        rank = imd_rank(code)
-        score = round(45 - 35 * rank / LAD_COUNT_2019, 3)
-        sheet.append([code, name, round(30_000 - 60 * rank, 3), rank, score, rank, 0.2, rank])
-    workbook.create_sheet("Income").append(["Local Authority District code (2019)", "Income - Average score"])
-    return deterministic_xlsx(workbook)
+    return _imd_summaries(names, 2019, IMD_COLUMNS, imd_rank, LAD_COUNT_2019, ("Income",))
 
 
 def imd_2025_workbook(names: dict[str, str]) -> bytes:
     """File 10 v2: a notes sheet, then the IMD sheet with its header on the first row."""
+    return _imd_summaries(
+        names, 2025, IMD_2025_COLUMNS, imd_2025_rank, LAD_COUNT_2024, ("Income", "Employment")
+    )
+
+
+def _imd_summaries(
+    names: dict[str, str],
+    edition: int,
+    columns: tuple[str, ...],
+    rank_of: Callable[[str], int],
+    councils_ranked: int,
+    domains: tuple[str, ...],
+) -> bytes:
+    """A File 10 of the English Indices of Deprivation: notes, the IMD sheet (one row per council,
+    its header on the first row), then a header-only sheet per further domain."""
     workbook = Workbook()
     notes = workbook.active
     notes.title = "Notes"
-    notes.append(["English Indices of Deprivation 2025: local authority district summaries (ILLUSTRATIVE)"])
+    notes.append(
+        [f"English Indices of Deprivation {edition}: local authority district summaries (ILLUSTRATIVE)"]
+    )
     sheet = workbook.create_sheet("IMD")
-    sheet.append(IMD_2025_COLUMNS)
+    sheet.append(columns)
     for code, name in _councils(names, ENGLISH_COUNCIL_CODE):
-        rank = imd_2025_rank(code)
-        score = round(45 - 35 * rank / LAD_COUNT_2024, 3)
+        rank = rank_of(code)
+        score = round(45 - 35 * rank / councils_ranked, 3)
         sheet.append([code, name, round(30_000 - 60 * rank, 3), rank, score, rank, 0.2, rank])
-    for domain in ("Income", "Employment"):
-        workbook.create_sheet(domain).append(
-            ["Local Authority District code (2024)", f"{domain} - Average score"]
-        )
+    for domain in domains:
+        workbook.create_sheet(domain).append([columns[0], f"{domain} - Average score"])
     return deterministic_xlsx(workbook)
 
 
