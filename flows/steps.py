@@ -290,13 +290,9 @@ def parse_dataset(outcome: FetchOutcome) -> pd.DataFrame:
 
 
 def series_metadata(outcome: FetchOutcome) -> list[dict]:
-    """What the publisher says of each series in the fetched files, for publishers that describe
-    their series in a file of their own (ONS Explore Local Statistics); none for the others."""
-    module = PUBLISHERS[outcome.publisher]
-    if not hasattr(module, "metadata"):
-        return []
-    spec = default_catalog().get(outcome.dataset)
-    described = module.metadata(spec, [page.path for page in outcome.pages])["series"]
+    """What the publisher says of each series, where its fetch read a file describing them (ONS
+    Explore Local Statistics: `series_metadata` on its data page's record); none for the others."""
+    described = _first([page.record for page in outcome.pages], "series_metadata") or {}
     return [
         {"series": name, **{k: v for k, v in entry.items() if k != "indicator"}}
         for name, entry in described.items()

@@ -93,7 +93,8 @@ def fetch(
     previous: Callable[[str], ArchivedPage | None],
 ) -> list[ArchivedPage]:
     """Fetch the indicator file and its metadata; returns both, the data first, its record carrying
-    the source date (`release_date`) and the metadata's modification time (`version`).
+    the source date (`release_date`), the metadata's modification time (`version`) and what it says
+    of each series (`series_metadata`, as `metadata` reads it).
 
     `geography_codes` is unused: a file covers every area and cannot be asked for fewer."""
     pages = [
@@ -113,7 +114,11 @@ def fetch(
     ]
     described = metadata(spec, [page.path for page in pages])
     data, notes = pages
-    stated = {"release_date": described["source_date"], "version": described["modified"]}
+    stated = {
+        "release_date": described["source_date"],
+        "version": described["modified"],
+        "series_metadata": described["series"],  # read once here, stored at load
+    }
     return [ArchivedPage(data.path, {**data.record, **stated}), notes]
 
 

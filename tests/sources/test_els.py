@@ -205,3 +205,27 @@ def test_the_registry_prints_each_metric_as_ons_does_and_labels_its_status_alike
         described = els.metadata(spec, real(spec.id))["series"][indicator.source.series]
         assert indicator.decimals == described["decimal_places"], indicator.id
         assert (indicator.statistical_status == "in_development") == described["experimental"], indicator.id
+
+
+def test_the_fetch_hands_each_series_metadata_to_the_load(httpserver, tmp_path: Path) -> None:
+    """Read once with the fetch: the load stores what the data page's record carries."""
+    from flows.steps import FetchOutcome, series_metadata
+
+    for path in real("els_gross_value_added"):
+        httpserver.expect_request(f"/gross-value-added/{path.name}").respond_with_data(path.read_bytes())
+    with make_client(FAST_HTTP) as client:
+        pages = els.fetch(
+            client,
+            FAST_HTTP,
+            base_url=httpserver.url_for("/"),
+            spec=SPECS["els_gross_value_added"],
+            geography_codes=[],
+            raw_dir=tmp_path / "raw",
+            previous=lambda key: None,
+        )
+    rows = {
+        row["series"]: row for row in series_metadata(FetchOutcome("els_gross_value_added", "els", pages))
+    }
+    assert set(rows) == {"gva_per_hour", "gva_per_filled_job"}
+    assert (rows["gva_per_hour"]["decimal_places"], rows["gva_per_hour"]["experimental"]) == (1, True)
+    assert rows["gva_per_hour"]["source_org"] == "Office for National Statistics"
